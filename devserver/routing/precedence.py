@@ -1,0 +1,32 @@
+"""Precedence as one sort key, computed once per route (DESIGN §2).
+
+Compare two routes segment by segment from the left; at the first position where they differ,
+route ends here > static > dynamic > optional > catch-all > optional catch-all. Parameter names
+never take part (two routes of one shape are a conflict, not an order), and the route id breaks
+the remaining ties so the order never depends on file-listing order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from .segments import Kind, Segment
+
+__all__ = ["SortKey", "sort_key"]
+
+SortKey = tuple[tuple[tuple[int, str], ...], str]
+
+_END = (int(Kind.END), "")
+
+
+def sort_key(route_id: str, segments: Sequence[Segment]) -> SortKey:
+    """The key that puts routes in precedence order.
+
+    >>> from devserver.routing.segments import parse_segment as p
+    >>> sort_key("a/b/[y]", [p("a"), p("b"), p("[y]")]) < sort_key("a/[x]/c", [p("a"), p("[x]"), p("c")])
+    True
+    """
+    # NOTE: static text is part of the key only to make the order total; two different static
+    # segments can never both match one path segment, so their relative order is never observed.
+    ranks = tuple((int(s.kind), s.name if s.kind is Kind.STATIC else "") for s in segments)
+    return ranks + (_END,), route_id

@@ -1,0 +1,197 @@
+"""Route ids, route files, problems and the ``Route`` record the table is made of.
+
+A *route id* is a file path under ``app/api`` (or ``app/pages``) without its extension:
+``users/[id]``, ``docs/$$``, ``posts/index``. Parsing one is pure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from .segments import Kind, Segment, SegmentError, looks_like_parameter, parse_segment
+
+__all__ = [
+    "RouteFile",
+    "Route",
+    "Problem",
+    "Severity",
+    "ParsedRoute",
+    "parse_route_id",
+    "RESERVED_PREFIXES",
+]
+
+Severity = Literal["error", "warning", "note"]
+
+# DESIGN §6: these URL prefixes belong to devserver itself.
+RESERVED_PREFIXES = ("__routes", "__devserver")
+
+
+@dataclass(frozen=True, slots=True)
+class RouteFile:
+    """One file that defines a route: an API module or a page template.
+
+    ``file`` is the path to show to people (``app/api/users/[id].py``); it is None when a
+    route set is built from bare ids, as in ``build_table(["users/[id]"])``.
+    """
+
+    id: str
+    kind: Literal["api", "page"] = "api"
+    file: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """A finding about the route set: an error (the route answers 500), a warning or a note.
+
+    ``rule`` is a stable identifier for tools; ``message`` is the sentence shown to people and
+    always names the files (or route ids) involved.
+    """
+
+    severity: Severity
+    rule: str
+    message: str
+    routes: tuple[str, ...]
+    files: tuple[str, ...] = ()
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "severity": self.severity,
+            "rule": self.rule,
+            "message": self.message,
+            "routes": list(self.routes),
+            "files": list(self.files),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedRoute:
+    """A route id split into segments, with the problems found in the id alone."""
+
+    id: str
+    segments: tuple[Segment, ...]
+    problems: tuple[Problem, ...]
+
+    @property
+    def valid(self) -> bool:
+        return not any(p.severity == "error" for p in self.problems)
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """One route of the table: its segments, files, rank and problems."""
+
+    id: str
+    segments: tuple[Segment, ...]
+    rank: int
+    has_api: bool = True
+    has_page: bool = False
+    api_file: str | None = None
+    page_file: str | None = None
+    # The page's own id when it is spelled differently (`users/$id` API, `users/[id]` page).
+    page_id: str | None = None
+    problems: tuple[Problem, ...] = field(default=())
+
+    @property
+    def pattern(self) -> str:
+        """The URL pattern as written in the files: ``/users/[id]``, ``/docs/$$``."""
+        return "/" + "/".join(s.text for s in self.segments)
+
+    @property
+    def shape(self) -> str:
+        return "/" + "/".join(s.shape() for s in self.segments)
+
+    @property
+    def errors(self) -> tuple[Problem, ...]:
+        return tuple(p for p in self.problems if p.severity == "error")
+
+    @property
+    def status(self) -> str:
+        """ok / warning / conflict: the route's standing in the table (modules aside)."""
+        if self.errors:
+            return "conflict"
+        if any(p.severity == "warning" for p in self.problems):
+            return "warning"
+        return "ok"
+
+    @property
+    def params(self) -> tuple[tuple[str, str], ...]:
+        """Each parameter's name and kind label, left to right."""
+        return tuple((s.name, s.kind.label) for s in self.segments if s.kind.is_param)
+
+    @property
+    def files(self) -> tuple[str, ...]:
+        return tuple(f for f in (self.api_file, self.page_file) if f is not None)
+
+
+def _label(route_id: str, file: str | None) -> str:
+    return file if file is not None else route_id
+
+
+def parse_route_id(route_id: str, file: str | None = None) -> ParsedRoute:
+    """Split ``route_id`` into segments and find what is wrong with it on its own.
+
+    >>> [s.text for s in parse_route_id("users/[id]/index").segments]
+    ['users', '[id]']
+    """
+    parts = [p for p in route_id.split("/") if p != ""]
+    if parts and parts[-1] == "index":
+        # NOTE: only the final *file* named index is the folder itself; a folder named
+        # `index` stays static text (DESIGN §2).
+        parts.pop()
+    who = _label(route_id, file)
+    segments: list[Segment] = []
+    problems: list[Problem] = []
+    for part in parts:
+        parsed = parse_segment(part)
+        if isinstance(parsed, SegmentError):
+            problems.append(Problem("error", "malformed-segment", f"{who}: {parsed.reason}",
+                                    (route_id,), _files(file)))
+            # Keep the text as static so the route still has a shape to show and to match.
+            parsed = Segment(Kind.STATIC, part, part)
+        elif parsed.kind is Kind.STATIC and looks_like_parameter(part):
+            problems.append(Problem(
+                "warning", "mixed-segment",
+                f"{who}: `{part}` is matched as static text; a parameter must be the whole "
+                f"segment (`[id]` or `$id`), so `{part}` only matches the URL text `{part}`",
+                (route_id,), _files(file)))
+        segments.append(parsed)
+    problems.extend(_structure_problems(route_id, who, file, segments))
+    return ParsedRoute(route_id, tuple(segments), tuple(problems))
+
+
+def _files(file: str | None) -> tuple[str, ...]:
+    return (file,) if file is not None else ()
+
+
+def _structure_problems(route_id: str, who: str, file: str | None,
+                        segments: list[Segment]) -> list[Problem]:
+    """Rules about the order and names of segments within one route (DESIGN §2)."""
+    problems: list[Problem] = []
+    files = _files(file)
+
+    def error(rule: str, message: str) -> None:
+        problems.append(Problem("error", rule, f"{who}: {message}", (route_id,), files))
+
+    if segments and segments[0].kind is Kind.STATIC and segments[0].name.startswith(RESERVED_PREFIXES):
+        error("reserved-path", f"`/{segments[0].name}` is reserved for devserver "
+                               "(`/__routes` and `/__devserver/`); rename the file or folder")
+    seen: set[str] = set()
+    optional_at: Segment | None = None
+    for index, seg in enumerate(segments):
+        if seg.kind.is_catchall and index != len(segments) - 1:
+            error("catchall-not-last", f"catch-all `{seg.text}` must be the last segment, "
+                                       f"but `{segments[index + 1].text}` follows it")
+            break
+        if optional_at is not None and not seg.kind.is_optional:
+            error("required-after-optional",
+                  f"{seg.kind.label} segment `{seg.text}` follows the optional `{optional_at.text}`; "
+                  "only optional segments may follow an optional one")
+            break
+        if seg.kind.is_optional:
+            optional_at = seg
+        if seg.kind.is_param:
+            if seg.name in seen:
+                error("duplicate-param", f"parameter name `{seg.name}` is used twice")
+            seen.add(seg.name)
+    return problems
