@@ -1,0 +1,228 @@
+"""The command line: ``devserver run``, ``routes`` and ``match`` (DESIGN §7).
+
+It only wires things up: arguments in, a ``Config`` out, and user mistakes reported in one line
+(``devserver: error: ...``), never as a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import errno
+import json
+import logging
+import signal
+import socket
+import sys
+import webbrowser
+from collections.abc import Sequence
+from pathlib import Path
+
+from aiohttp import web
+
+from . import __version__
+from .config import DEFAULT_MAX_BODY, Config, is_loopback
+from .report import format_explanation, format_table, state_dict
+from .state import AppState, build_state
+
+__all__ = ["main", "UsageError"]
+
+log = logging.getLogger("devserver")
+
+
+class UsageError(Exception):
+    """A mistake in how devserver was called or pointed at a project: one line, exit code 2."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="devserver", description="Local development server for "
+                                     "file-routed Python web apps.")
+    parser.add_argument("--version", action="version", version=f"devserver {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", help="serve ROOT with live reload")
+    run.add_argument("root", nargs="?", default=".", metavar="ROOT",
+                     help="the project folder holding app/ (default: .)")
+    run.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+    run.add_argument("--port", type=_port, default=3333, help="port (default: 3333; 0 picks a free one)")
+    run.add_argument("--no-reload", action="store_true", help="do not watch files")
+    run.add_argument("--open", action="store_true", help="open the browser when ready")
+    run.add_argument("--max-body", type=_size, default=DEFAULT_MAX_BODY, metavar="BYTES",
+                     help=f"largest request body in bytes (default: {DEFAULT_MAX_BODY})")
+    run.add_argument("--editor", default=None, help="editor link scheme for the dashboard (default: vscode)")
+
+    routes = sub.add_parser("routes", help="print the route table and its problems")
+    routes.add_argument("root", nargs="?", default=".", metavar="ROOT")
+    routes.add_argument("--json", action="store_true", help="print JSON for tools")
+
+    match = sub.add_parser("match", help="explain which route answers a path")
+    match.add_argument("args", nargs="+", metavar="[ROOT] PATH")
+    match.add_argument("--method", default="GET", help="HTTP method (default: GET)")
+    match.add_argument("--json", action="store_true", help="print JSON for tools")
+    return parser
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"port must be a number from 0 to 65535, got {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"port must be a number from 0 to 65535, got {value}")
+    return value
+
+
+def _size(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--max-body takes a number of bytes, got {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"--max-body must be positive, got {value}")
+    return value
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="devserver: %(message)s", stream=sys.stderr)
+    try:
+        if args.command == "run":
+            return _run(args)
+        if args.command == "routes":
+            return _routes(args)
+        return _match(args)
+    except UsageError as exc:
+        print(f"devserver: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _project(root_arg: str) -> Path:
+    root = Path(root_arg).expanduser()
+    if not root.exists():
+        raise UsageError(f"ROOT {root_arg!r} does not exist")
+    if not root.is_dir():
+        raise UsageError(f"ROOT {root_arg!r} is not a folder")
+    if not (root / "app").is_dir():
+        raise UsageError(f"{root_arg!r} has no app/ folder: put API routes in app/api/ and pages in "
+                         "app/pages/ (see the README)")
+    return root.resolve()
+
+
+def _routes(args: argparse.Namespace) -> int:
+    state = build_state(Config(_project(args.root)))
+    if args.json:
+        print(json.dumps(state_dict(state), indent=2, ensure_ascii=False))
+    else:
+        print(format_table(state))
+    return 1 if any(p.severity == "error" for p in state.table.problems) else 0
+
+
+def _match(args: argparse.Namespace) -> int:
+    if len(args.args) > 2:
+        raise UsageError("match takes [ROOT] PATH")
+    root_arg, path = (args.args if len(args.args) == 2 else [".", args.args[0]])
+    if not path.startswith("/"):
+        raise UsageError(f"PATH must start with /, got {path!r}")
+    state = build_state(Config(_project(root_arg)))
+    explanation = state.explain(path, args.method)
+    if args.json:
+        print(json.dumps(explanation.as_dict(), indent=2, ensure_ascii=False))
+    else:
+        print(format_explanation(explanation))
+    return 0 if explanation.status < 400 else 1
+
+
+def _run(args: argparse.Namespace) -> int:
+    root = _project(args.root)
+    config = Config(root, dev=True, host=args.host, port=args.port, reload=not args.no_reload,
+                    max_body=args.max_body, editor=args.editor or "vscode")
+    if not is_loopback(config.host):
+        log.warning("warning: binding %s exposes this machine's files to the network: the dashboard "
+                    "shows file paths and tracebacks. Use --host 127.0.0.1 to keep it local.",
+                    config.host)
+    sock = bind_socket(config.host, config.port)
+    try:
+        asyncio.run(_serve(config, sock, open_browser=args.open))
+    except KeyboardInterrupt:
+        pass
+    print("devserver: stopped", file=sys.stderr)
+    return 0
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """Bind before anything else, so a port in use is a one-line error, not a traceback."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise UsageError(f"cannot use host {host!r}: {exc.strerror}") from None
+    family, _, _, _, address = infos[0]
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(512)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise UsageError(f"port {port} on {host} is already in use (another devserver?); "
+                             "choose one with --port, or --port 0 for a free one") from None
+        if exc.errno == errno.EACCES:
+            raise UsageError(f"no permission to bind {host}:{port}; use a port above 1023") from None
+        raise UsageError(f"cannot bind {host}:{port}: {exc.strerror}") from None
+    sock.setblocking(False)
+    return sock
+
+
+def url_for(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}"
+
+
+async def _serve(config: Config, sock: socket.socket, *, open_browser: bool) -> None:
+    from .server import create_app
+
+    app = create_app(config)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    site = web.SockSite(runner, sock)
+    await site.start()
+    url = url_for(sock)
+    _announce(app, url)
+    if open_browser:
+        with contextlib.suppress(Exception):
+            webbrowser.open(url + "/")
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+
+
+def _announce(app: web.Application, url: str) -> None:
+    from .keys import STATE
+
+    state: AppState = app[STATE]
+    routes = len(state.table.routes)
+    print(f"devserver: serving {app_root(app)} at {url}/ ({routes} routes)", flush=True)
+    print(f"devserver: route table and URL tester at {url}/__routes", flush=True)
+    for problem in state.table.problems:
+        if problem.severity != "note":
+            log.warning("%s: %s", problem.severity, problem.message)
+    for module in state.modules.values():
+        if module.error is not None:
+            log.warning("broken module: %s", module.error.message)
+    for warning in state.warnings:
+        log.warning("%s", warning)
+
+
+def app_root(app: web.Application) -> Path:
+    from .keys import CONFIG
+
+    return app[CONFIG].root

@@ -1,0 +1,82 @@
+"""Discovery: the app folder in, sorted ``RouteFile`` records out.
+
+It lists files and never imports user code. ``_``-prefixed and dot files and folders are not
+routes (layouts, partials, helpers), nor is anything that is not ``.py`` under ``app/api`` or
+``.html`` under ``app/pages``. The error pages ``404.html`` and ``500.html`` at the top of
+``app/pages`` are never routes.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from .routing import RouteFile
+from .routing.routes import RESERVED_PREFIXES
+
+__all__ = ["Discovered", "discover", "is_ignored_name", "ERROR_PAGES"]
+
+ERROR_PAGES = frozenset({"404.html", "500.html"})
+# Editors write these beside the file being saved; they are never routes.
+_EDITOR_LEFTOVERS = ("~", ".swp", ".swx", ".swo", ".tmp", ".bak", ".orig")
+
+
+@dataclass(frozen=True, slots=True)
+class Discovered:
+    """The route files found, and the reasons some folders could not be read."""
+
+    files: tuple[RouteFile, ...]
+    warnings: tuple[str, ...] = ()
+
+
+def is_ignored_name(name: str) -> bool:
+    """Dot files, ``_`` partials, editor leftovers; but never a name that claims a reserved URL."""
+    if name.startswith(RESERVED_PREFIXES):
+        # NOTE: `__routes.py` would be skipped as a partial; listing it lets the table report
+        # that the URL is reserved instead of ignoring the file without a word (DESIGN §6).
+        return False
+    return name.startswith(("_", ".")) or name.endswith(_EDITOR_LEFTOVERS)
+
+
+def discover(root: Path) -> Discovered:
+    """Find the API modules and page templates under ``root/app``.
+
+    Paths shown to people are relative to ``root`` (``app/api/users/[id].py``).
+    """
+    files: list[RouteFile] = []
+    warnings: list[str] = []
+    for kind, folder, suffix in (("api", "api", ".py"), ("page", "pages", ".html")):
+        base = root / "app" / folder
+        for rel in _walk(base, warnings):
+            if not rel.endswith(suffix):
+                continue
+            if kind == "page" and rel in ERROR_PAGES:
+                continue
+            route_id = rel[: -len(suffix)]
+            files.append(RouteFile(route_id, kind, f"app/{folder}/{rel}"))  # type: ignore[arg-type]
+    files.sort(key=lambda f: (f.kind, f.id))
+    return Discovered(tuple(files), tuple(warnings))
+
+
+def _walk(base: Path, warnings: list[str]) -> list[str]:
+    """Relative file paths under ``base`` with ``/`` separators, skipping ignored names.
+
+    Symlinked folders are not followed, so a symlink loop inside ``app/`` cannot hang discovery.
+    """
+    found: list[str] = []
+    if not base.is_dir():
+        return found
+
+    def on_error(err: OSError) -> None:
+        warnings.append(f"cannot read {err.filename}: {err.strerror}")
+
+    for dirpath, dirnames, filenames in os.walk(base, onerror=on_error, followlinks=False):
+        dirnames[:] = sorted(d for d in dirnames if not is_ignored_name(d))
+        rel_dir = os.path.relpath(dirpath, base)
+        for name in sorted(filenames):
+            if is_ignored_name(name):
+                continue
+            rel = name if rel_dir == "." else f"{rel_dir}/{name}".replace(os.sep, "/")
+            found.append(rel)
+    return found

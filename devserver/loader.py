@@ -1,0 +1,181 @@
+"""Importing API route modules and finding their handlers (DESIGN §3).
+
+Modules are compiled from source on every load, never from ``__pycache__``: a re-import right
+after an edit that keeps the file size and mtime second must not run stale bytecode.
+A module that fails to import is recorded as a ``LoadError`` for its route only.
+"""
+
+from __future__ import annotations
+
+import inspect
+import sys
+import traceback
+import types
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "Handler",
+    "LoadError",
+    "RouteModule",
+    "load_route_module",
+    "module_name_for",
+    "HANDLER_NAMES",
+    "ALL_METHODS",
+    "ensure_importable",
+]
+
+Handler = Callable[[Any], Any] | Callable[[Any], Awaitable[Any]]
+
+# DESIGN §3: exported names and the methods they answer. `handler` answers any method not
+# exported by name.
+HANDLER_NAMES = {
+    "get": "GET",
+    "post": "POST",
+    "put": "PUT",
+    "patch": "PATCH",
+    "delete": "DELETE",
+    "destroy": "DELETE",
+}
+ALL_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+
+
+@dataclass(frozen=True, slots=True)
+class LoadError:
+    """Why a module could not be loaded, with the user's file and line when known."""
+
+    file: str
+    message: str
+    kind: str
+    line: int | None
+    traceback: str
+
+    def as_dict(self) -> dict[str, object]:
+        return {"file": self.file, "line": self.line, "type": self.kind, "message": self.message}
+
+
+@dataclass(frozen=True, slots=True)
+class RouteModule:
+    """A loaded API module: handlers by method, the methods it allows, or its load error."""
+
+    file: str
+    handlers: dict[str, Handler] = field(default_factory=dict)
+    fallback: Handler | None = None
+    error: LoadError | None = None
+    is_async: dict[str, bool] = field(default_factory=dict)
+    lines: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def methods(self) -> frozenset[str]:
+        """Every method this module answers (HEAD comes with GET; OPTIONS is always answered)."""
+        if self.error is not None:
+            return frozenset()
+        if self.fallback is not None:
+            return frozenset((*ALL_METHODS, "OPTIONS"))
+        names = set(self.handlers)
+        if "GET" in names:
+            names.add("HEAD")
+        return frozenset(names | {"OPTIONS"})
+
+    def handler_for(self, method: str) -> Handler | None:
+        handler = self.handlers.get(method)
+        if handler is None and method == "HEAD":
+            handler = self.handlers.get("GET")
+        return handler if handler is not None else self.fallback
+
+
+def ensure_importable(root: Path) -> None:
+    """ROOT on sys.path, so `from app.lib.db import users` works in route modules (DESIGN §1)."""
+    text = str(root)
+    if text not in sys.path:
+        sys.path.insert(0, text)
+
+
+def module_name_for(root: Path, path: Path) -> str:
+    """``ROOT/app/api/users/$id.py`` -> ``app.api.users.$id``: relative imports keep working."""
+    rel = path.relative_to(root).with_suffix("")
+    return ".".join(rel.parts)
+
+
+def load_route_module(root: Path, path: Path, display: str) -> RouteModule:
+    """Import ``path`` fresh from its source and collect its handlers."""
+    name = module_name_for(root, path)
+    try:
+        module = _exec_fresh(name, path)
+    except BaseException as exc:  # noqa: BLE001 - a user's module may raise anything, even SystemExit
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        return RouteModule(display, error=load_error(display, path, exc))
+    return _collect(display, module)
+
+
+def _exec_fresh(name: str, path: Path) -> types.ModuleType:
+    source = path.read_bytes()
+    code = compile(source, str(path), "exec", dont_inherit=True)
+    module = types.ModuleType(name)
+    module.__file__ = str(path)
+    module.__package__ = name.rpartition(".")[0]
+    previous = sys.modules.get(name)
+    # NOTE: registered while it runs, as importlib does: dataclasses and pickling look the
+    # module up by name during class creation.
+    sys.modules[name] = module
+    try:
+        exec(code, module.__dict__)
+    except BaseException:
+        if previous is not None:
+            sys.modules[name] = previous
+        else:
+            sys.modules.pop(name, None)
+        raise
+    return module
+
+
+def _collect(display: str, module: types.ModuleType) -> RouteModule:
+    handlers: dict[str, Handler] = {}
+    is_async: dict[str, bool] = {}
+    lines: dict[str, int] = {}
+    for attr, method in HANDLER_NAMES.items():
+        fn = getattr(module, attr, None)
+        if callable(fn) and method not in handlers:  # `delete` wins over its alias `destroy`
+            handlers[method] = fn
+            is_async[method] = inspect.iscoroutinefunction(fn)
+            lines[method] = _line_of(fn)
+    fallback = getattr(module, "handler", None)
+    if not callable(fallback):
+        fallback = None
+    else:
+        is_async["*"] = inspect.iscoroutinefunction(fallback)
+        lines["*"] = _line_of(fallback)
+    if not handlers and fallback is None:
+        error = LoadError(display, f"{display} exports no handler: define `get`, `post`, `put`, "
+                                   "`patch`, `delete` (or `destroy`), or `handler`",
+                          "NoHandler", None, "")
+        return RouteModule(display, error=error)
+    return RouteModule(display, handlers, fallback, None, is_async, lines)
+
+
+def _line_of(fn: object) -> int:
+    code = getattr(fn, "__code__", None)
+    return int(code.co_firstlineno) if code is not None else 0
+
+
+def load_error(display: str, path: Path, exc: BaseException) -> LoadError:
+    """Describe an import failure, pointing at the user's own file and line."""
+    line: int | None = None
+    if isinstance(exc, SyntaxError) and exc.filename == str(path):
+        line = exc.lineno
+    else:
+        for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+            if frame.filename == str(path):
+                line = frame.lineno
+                break
+    kind = type(exc).__name__
+    text = str(exc) if not isinstance(exc, SyntaxError) else (exc.msg or str(exc))
+    if isinstance(exc, SystemExit):
+        text = f"the module called sys.exit({exc.code!r}) while loading"
+    where = f"{display}:{line}" if line else display
+    message = f"{where}: {kind}: {text}"
+    tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    return LoadError(display, message, kind, line, tb)

@@ -1,0 +1,134 @@
+"""The ``req`` object handed to route handlers, and request-body parsing (DESIGN §3)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any
+
+from aiohttp import web
+from multidict import CIMultiDictProxy, MultiDictProxy
+
+__all__ = ["Req", "UploadedFile", "BodyError", "read_body", "flatten", "FORM_TYPES"]
+
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+@dataclass(frozen=True, slots=True)
+class UploadedFile:
+    """A file from a multipart form."""
+
+    filename: str
+    content_type: str
+    data: bytes
+
+    def __repr__(self) -> str:
+        return f"UploadedFile({self.filename!r}, {self.content_type!r}, {len(self.data)} bytes)"
+
+
+@dataclass(frozen=True, slots=True)
+class Req:
+    """What a handler sees of a request.
+
+    ``session`` is a copy: to change the session, return ``{"session": {...}}`` (replace
+    semantics, DESIGN §3). ``raw`` is the aiohttp request, for anything else.
+    """
+
+    method: str
+    path: str
+    params: Mapping[str, str | list[str]]
+    query: Mapping[str, str | list[str]]
+    headers: CIMultiDictProxy[str]
+    body: Any
+    session: dict[str, Any]
+    raw: web.Request
+
+    def as_context(self) -> dict[str, Any]:
+        """The read-only view pages get as ``req`` (no body, no raw request)."""
+        return {
+            "method": self.method,
+            "path": self.path,
+            "params": MappingProxyType(dict(self.params)),
+            "query": MappingProxyType(dict(self.query)),
+            "session": MappingProxyType(dict(self.session)),
+        }
+
+
+class BodyError(Exception):
+    """A body that cannot be read: malformed JSON or form data (400), or too large (413)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def flatten(multi: MultiDictProxy[Any] | Mapping[str, Any]) -> dict[str, Any]:
+    """A multidict as a plain dict: one value stays a value, a repeated key becomes a list."""
+    out: dict[str, Any] = {}
+    keys = multi.keys()
+    for key in dict.fromkeys(keys):
+        values = multi.getall(key) if isinstance(multi, MultiDictProxy) else [multi[key]]
+        out[key] = values[0] if len(values) == 1 else list(values)
+    return out
+
+
+async def read_body(request: web.Request, max_body: int) -> Any:
+    """Parse the body by content type: JSON, form, multipart with files, or bytes; empty -> ``{}``."""
+    length = request.content_length
+    if length is not None and length > max_body:
+        raise BodyError(413, _too_large(length, max_body))
+    if not request.body_exists:
+        return {}
+    ctype = request.content_type
+    try:
+        if ctype in FORM_TYPES:
+            return await _read_form(request)
+        raw = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        raise BodyError(413, _too_large(None, max_body)) from None
+    if not raw:
+        return {}
+    if ctype == "application/json" or ctype.endswith("+json"):
+        return _parse_json(raw)
+    return raw
+
+
+def _parse_json(raw: bytes) -> Any:
+    try:
+        return json.loads(raw)
+    except UnicodeDecodeError as exc:
+        raise BodyError(400, f"malformed JSON in request body: not UTF-8 ({exc.reason})") from None
+    except json.JSONDecodeError as exc:
+        raise BodyError(400, f"malformed JSON in request body: {exc.msg} at line {exc.lineno} "
+                             f"column {exc.colno} (char {exc.pos})") from None
+    except RecursionError:
+        raise BodyError(400, "malformed JSON in request body: nested too deeply") from None
+
+
+async def _read_form(request: web.Request) -> dict[str, Any]:
+    try:
+        form = await request.post()
+    except web.HTTPRequestEntityTooLarge:
+        raise
+    except (ValueError, AssertionError, UnicodeDecodeError, LookupError) as exc:
+        # aiohttp raises these for a broken multipart stream or a bad charset.
+        raise BodyError(400, f"malformed form body ({request.content_type}): {exc}") from None
+    out = flatten(form)
+    for key, value in out.items():
+        out[key] = _file(value) if not isinstance(value, list) else [_file(v) for v in value]
+    return out
+
+
+def _file(value: Any) -> Any:
+    if isinstance(value, web.FileField):
+        data = value.file.read()
+        return UploadedFile(value.filename, value.content_type, data)
+    return value
+
+
+def _too_large(length: int | None, limit: int) -> str:
+    size = f"{length} bytes" if length is not None else "more"
+    return f"request body too large: {size}, the limit is {limit} bytes (change it with --max-body)"

@@ -1,0 +1,153 @@
+"""Turning what a handler returned into an HTTP response (DESIGN §3).
+
+A handler returns a dict with ``json``, ``location``, ``statusCode`` (``status_code``, ``code``,
+``status``), ``cacheControl`` (``cache_control``), ``headers`` and ``session``; or an aiohttp
+response, which passes through untouched.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import decimal
+import difflib
+import json
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+__all__ = ["Result", "ResultError", "normalize", "json_body", "redirect_status", "KNOWN_KEYS"]
+
+_ALIASES = {
+    "json": "json",
+    "location": "location",
+    "statusCode": "status",
+    "status_code": "status",
+    "code": "status",
+    "status": "status",
+    "cacheControl": "cache_control",
+    "cache_control": "cache_control",
+    "headers": "headers",
+    "session": "session",
+}
+KNOWN_KEYS = tuple(_ALIASES)
+
+
+class ResultError(Exception):
+    """A handler returned something devserver cannot turn into a response (a 500 that says why)."""
+
+
+@dataclass(slots=True)
+class Result:
+    """A handler's return value with aliases resolved and every field checked."""
+
+    json: Any = field(default_factory=dict)
+    has_json: bool = False
+    location: str | None = None
+    status: int | None = None
+    cache_control: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    session: dict[str, Any] | None = None  # None: leave the session as it is
+
+    @property
+    def redirects(self) -> bool:
+        return self.location is not None
+
+
+def normalize(value: object, where: str) -> Result | web.StreamResponse:
+    """Check a handler's return value; ``where`` names the handler in error messages."""
+    if isinstance(value, web.StreamResponse):
+        return value
+    if value is None:
+        return Result()
+    if not isinstance(value, Mapping):
+        raise ResultError(f"{where} returned {type(value).__name__}; return a dict such as "
+                          "{\"json\": ...} or an aiohttp response")
+    seen: dict[str, str] = {}
+    result = Result()
+    for key, item in value.items():
+        canonical = _ALIASES.get(key) if isinstance(key, str) else None
+        if canonical is None:
+            raise ResultError(_unknown_key(where, key))
+        if canonical in seen:
+            raise ResultError(f"{where} returned both `{seen[canonical]}` and `{key}`, which mean the "
+                              "same thing; keep one")
+        seen[canonical] = key
+        _set(result, canonical, key, item, where)
+    return result
+
+
+def _unknown_key(where: str, key: object) -> str:
+    text = f"{where} returned an unknown key {key!r}"
+    if isinstance(key, str):
+        close = difflib.get_close_matches(key, KNOWN_KEYS, n=1, cutoff=0.5)
+        if close:
+            return f"{text}; did you mean `{close[0]}`?"
+    return f"{text}; known keys: {', '.join(KNOWN_KEYS)}"
+
+
+def _set(result: Result, canonical: str, key: str, item: Any, where: str) -> None:
+    if canonical == "json":
+        result.json, result.has_json = item, True
+    elif canonical == "location":
+        if not isinstance(item, str) or not item:
+            raise ResultError(f"{where}: `location` must be a non-empty string, got {item!r}")
+        result.location = item
+    elif canonical == "status":
+        if isinstance(item, bool) or not isinstance(item, int) or not 100 <= item <= 599:
+            raise ResultError(f"{where}: `{key}` must be an HTTP status from 100 to 599, got {item!r}")
+        result.status = item
+    elif canonical == "cache_control":
+        if not isinstance(item, str):
+            raise ResultError(f"{where}: `{key}` must be a string, got {item!r}")
+        result.cache_control = item
+    elif canonical == "headers":
+        result.headers = _headers(item, where)
+    else:
+        if not isinstance(item, Mapping):
+            raise ResultError(f"{where}: `session` must be a dict (use {{}} to clear it), got {item!r}")
+        result.session = dict(item)
+
+
+def _headers(item: Any, where: str) -> dict[str, str]:
+    if not isinstance(item, Mapping):
+        raise ResultError(f"{where}: `headers` must be a dict of strings, got {item!r}")
+    out: dict[str, str] = {}
+    for name, value in item.items():
+        if not isinstance(name, str) or not isinstance(value, str | int):
+            raise ResultError(f"{where}: header {name!r} must map a string to a string, got {value!r}")
+        text = str(value)
+        if "\n" in text or "\r" in text:
+            raise ResultError(f"{where}: header {name!r} contains a line break")
+        out[name] = text
+    return out
+
+
+def _default(value: object) -> object:
+    if isinstance(value, datetime.datetime | datetime.date | datetime.time):
+        return value.isoformat()
+    if isinstance(value, uuid.UUID | decimal.Decimal):
+        return str(value)
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def json_body(value: Any, where: str) -> bytes:
+    """Serialize ``json``; dates, UUIDs, decimals, sets and dataclasses are converted."""
+    try:
+        return json.dumps(value, default=_default, ensure_ascii=False).encode()
+    except (TypeError, ValueError) as exc:
+        raise ResultError(f"{where}: `json` cannot be sent as JSON: {exc}") from None
+
+
+def redirect_status(result: Result, method: str) -> int:
+    """302 after GET, 303 after anything else, unless the handler gave a 3xx (DESIGN §3)."""
+    if result.status is not None and 300 <= result.status < 400:
+        return result.status
+    return 302 if method in ("GET", "HEAD") else 303
