@@ -1,0 +1,91 @@
+"""Shared test helpers: temp apps on disk and real ``devserver run`` processes on real sockets."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+_URL = re.compile(r"at (http://\S+?)/? ")
+
+
+def write_app(root: Path, files: dict[str, str]) -> Path:
+    """Write ``{"app/api/x.py": source}`` under ``root`` (dedented) and return ``root``."""
+    (root / "app").mkdir(parents=True, exist_ok=True)
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip("\n"))
+    return root
+
+
+@dataclass
+class Server:
+    """A ``devserver run`` subprocess; ``url`` has no trailing slash."""
+
+    proc: subprocess.Popen[str]
+    url: str
+    output: list[str] = field(default_factory=list)
+
+    def stop(self) -> str:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        rest = self.proc.stdout.read() if self.proc.stdout else ""
+        self.output.append(rest or "")
+        return "".join(self.output)
+
+
+def start_server(root: Path, *args: str, env: dict[str, str] | None = None,
+                 timeout: float = 20.0) -> Server:
+    """Start ``python -m devserver run ROOT --port 0 ...`` and wait for the URL it prints."""
+    cmd = [sys.executable, "-m", "devserver", "run", str(root), "--host", "127.0.0.1", "--port", "0",
+           *args]
+    full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env=full_env, cwd=str(root))
+    assert proc.stdout is not None
+    lines: list[str] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        if not line:
+            if proc.poll() is not None:
+                break
+            continue
+        lines.append(line)
+        found = _URL.search(line)
+        if found:
+            return Server(proc, found.group(1).rstrip("/"), lines)
+    proc.kill()
+    raise AssertionError("devserver did not print its URL:\n" + "".join(lines))
+
+
+@pytest.fixture
+def devserver_run() -> Iterator[Callable[..., Server]]:
+    """Start real servers; every one is stopped at the end of the test."""
+    started: list[Server] = []
+
+    def start(root: Path, *args: str, env: dict[str, str] | None = None) -> Server:
+        server = start_server(root, *args, env=env)
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()
