@@ -176,13 +176,14 @@ def _structure_problems(route_id: str, who: str, file: str | None,
     if segments and segments[0].kind is Kind.STATIC and segments[0].name.startswith(RESERVED_PREFIXES):
         error("reserved-path", f"`/{segments[0].name}` is reserved for devserver "
                                "(`/__routes` and `/__devserver/`); rename the file or folder")
-    seen: set[str] = set()
+    # NOTE: each rule is reported once, at its first offence, and every rule is checked, so a
+    # user who fixes one does not discover the next only on the following reload.
+    catchall = next((i for i, s in enumerate(segments[:-1]) if s.kind.is_catchall), None)
+    if catchall is not None:
+        error("catchall-not-last", f"catch-all `{segments[catchall].text}` must be the last segment, "
+                                   f"but `{segments[catchall + 1].text}` follows it")
     optional_at: Segment | None = None
-    for index, seg in enumerate(segments):
-        if seg.kind.is_catchall and index != len(segments) - 1:
-            error("catchall-not-last", f"catch-all `{seg.text}` must be the last segment, "
-                                       f"but `{segments[index + 1].text}` follows it")
-            break
+    for seg in segments:
         if optional_at is not None and not seg.kind.is_optional:
             error("required-after-optional",
                   f"{seg.kind.label} segment `{seg.text}` follows the optional `{optional_at.text}`; "
@@ -190,8 +191,7 @@ def _structure_problems(route_id: str, who: str, file: str | None,
             break
         if seg.kind.is_optional:
             optional_at = seg
-        if seg.kind.is_param:
-            if seg.name in seen:
-                error("duplicate-param", f"parameter name `{seg.name}` is used twice")
-            seen.add(seg.name)
+    names = [s.name for s in segments if s.kind.is_param]
+    for name in dict.fromkeys(n for n in names if names.count(n) > 1):
+        error("duplicate-param", f"parameter name `{name}` is used twice")
     return problems

@@ -98,25 +98,36 @@ _BRACKETS = (
     (re.compile(rf"\[({_IDENT})\]"), Kind.DYNAMIC),
 )
 _DOLLAR = re.compile(rf"\$({_IDENT})")
+# `$$` or `$name` followed by more text: a parameter spelling that is not the whole segment.
+_DOLLAR_PREFIX = re.compile(rf"\$(?:\$|{_IDENT})")
 # A segment that contains something parameter-like but is not wholly one: static text, with a warning.
 _MIXED = re.compile(rf"\[\[?(?:\.\.\.)?{_IDENT}\]\]?|\$(?:\$|{_IDENT})")
 
 
 def parse_segment(text: str) -> Segment | SegmentError:
-    """Parse one segment as written in a file or folder name."""
+    """Parse one segment as written in a file or folder name.
+
+    A segment is a parameter only when the whole segment is one; one that merely starts with a
+    parameter (`[category]-sale`, `$id.json`) is static text, like `book-[id]` (DESIGN §2).
+    """
     if text == "$$":
         return Segment(Kind.CATCHALL, text, "proxy")
     if text.startswith("$"):
         m = _DOLLAR.fullmatch(text)
-        if m is None:
-            return SegmentError(text, f"`{text}` is not a valid parameter: after `$` comes a name "
-                                      "made of letters, digits and `_` that does not start with a digit")
-        return Segment(Kind.DYNAMIC, text, m.group(1))
+        if m is not None:
+            return Segment(Kind.DYNAMIC, text, m.group(1))
+        if _DOLLAR_PREFIX.match(text):
+            return Segment(Kind.STATIC, text, text)
+        return SegmentError(text, f"`{text}` is not a valid parameter: after `$` comes a name "
+                                  "made of letters, digits and `_` that does not start with a digit")
     if text.startswith("["):
         for pattern, kind in _BRACKETS:
             m = pattern.fullmatch(text)
             if m is not None:
                 return Segment(kind, text, m.group(1))
+        balanced = text.count("[") == text.count("]")
+        if balanced and any(pattern.match(text) for pattern, _kind in _BRACKETS):
+            return Segment(Kind.STATIC, text, text)
         return SegmentError(text, _bracket_reason(text))
     return Segment(Kind.STATIC, text, text)
 
@@ -126,8 +137,10 @@ def _bracket_reason(text: str) -> str:
     inner = text.strip("[]").removeprefix("...")
     if text.count("[") != text.count("]"):
         return f"malformed bracket in `{text}`: the brackets are not balanced"
-    if text.startswith("[..") and not text.lstrip("[").startswith("..."):
-        return f"malformed bracket in `{text}`: a catch-all is spelled `[...name]`"
+    dots = text.lstrip("[")
+    if dots.startswith(".") and not dots.startswith("..."):
+        spelled = "[[...name]]" if text.startswith("[[") else "[...name]"
+        return f"malformed bracket in `{text}`: a catch-all is spelled `{spelled}`"
     if not text.endswith("]"):
         return f"malformed bracket in `{text}`: a parameter must be the whole segment"
     if not re.fullmatch(_IDENT, inner):
