@@ -7,10 +7,11 @@ import re
 import signal
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -32,11 +33,18 @@ def write_app(root: Path, files: dict[str, str]) -> Path:
 
 @dataclass
 class Server:
-    """A ``devserver run`` subprocess; ``url`` has no trailing slash."""
+    """A ``devserver run`` subprocess; ``url`` has no trailing slash.
 
-    proc: subprocess.Popen[str]
+    Its output goes to a file, not a pipe: a chatty server must never block on a full pipe.
+    """
+
+    proc: subprocess.Popen[bytes]
     url: str
-    output: list[str] = field(default_factory=list)
+    log: Path
+
+    @property
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
 
     def stop(self) -> str:
         if self.proc.poll() is None:
@@ -46,34 +54,34 @@ class Server:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        rest = self.proc.stdout.read() if self.proc.stdout else ""
-        self.output.append(rest or "")
-        return "".join(self.output)
+        return self.output
 
 
 def start_server(root: Path, *args: str, env: dict[str, str] | None = None,
-                 timeout: float = 20.0) -> Server:
+                 timeout: float = 20.0, log: Path | None = None) -> Server:
     """Start ``python -m devserver run ROOT --port 0 ...`` and wait for the URL it prints."""
     cmd = [sys.executable, "-m", "devserver", "run", str(root), "--host", "127.0.0.1", "--port", "0",
            *args]
     full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            env=full_env, cwd=str(root))
-    assert proc.stdout is not None
-    lines: list[str] = []
+    if log is None:
+        fd, name = tempfile.mkstemp(prefix="devserver-", suffix=".log")
+        os.close(fd)
+        log = Path(name)
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=full_env,
+                                cwd=str(root))
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line:
-            if proc.poll() is not None:
-                break
-            continue
-        lines.append(line)
-        found = _URL.search(line)
+        found = _URL.search(log.read_text(errors="replace"))
         if found:
-            return Server(proc, found.group(1).rstrip("/"), lines)
-    proc.kill()
-    raise AssertionError("devserver did not print its URL:\n" + "".join(lines))
+            return Server(proc, found.group(1).rstrip("/"), log)
+        if proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()
+    raise AssertionError("devserver did not print its URL:\n" + log.read_text(errors="replace"))
 
 
 @pytest.fixture
