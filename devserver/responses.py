@@ -19,7 +19,7 @@ from typing import Any
 
 from aiohttp import web
 
-__all__ = ["Result", "ResultError", "normalize", "json_body", "redirect_status", "KNOWN_KEYS"]
+__all__ = ["Result", "ResultError", "normalize", "json_body", "json_default", "redirect_status", "KNOWN_KEYS"]
 
 _ALIASES = {
     "json": "json",
@@ -126,7 +126,8 @@ def _headers(item: Any, where: str) -> dict[str, str]:
     return out
 
 
-def _default(value: object) -> object:
+def json_default(value: object) -> object:
+    """What `json.dumps` cannot take on its own: dates, UUIDs, decimals, sets, dataclasses."""
     if isinstance(value, datetime.datetime | datetime.date | datetime.time):
         return value.isoformat()
     if isinstance(value, uuid.UUID | decimal.Decimal):
@@ -141,7 +142,7 @@ def _default(value: object) -> object:
 def json_body(value: Any, where: str) -> bytes:
     """Serialize ``json``; dates, UUIDs, decimals, sets and dataclasses are converted."""
     try:
-        return json.dumps(value, default=_default, ensure_ascii=False).encode()
+        return json.dumps(value, default=json_default, ensure_ascii=False).encode()
     except (TypeError, ValueError) as exc:
         raise ResultError(f"{where}: `json` cannot be sent as JSON: {exc}") from None
 
