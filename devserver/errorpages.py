@@ -68,7 +68,7 @@ def from_exception(exc: BaseException, root: Path, *, status: int = 500,
     file: str | None = None
     line: int | None = None
     filename: str | None = None
-    if isinstance(exc, SyntaxError) and exc.filename:
+    if isinstance(exc, SyntaxError | jinja2.TemplateSyntaxError) and exc.filename:
         filename, line = exc.filename, exc.lineno
     else:
         root_text = str(root.resolve())

@@ -17,8 +17,10 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
+    "BoundHandler",
     "Handler",
     "LoadError",
+    "load_preflight",
     "RouteModule",
     "load_route_module",
     "module_name_for",
@@ -57,15 +59,23 @@ class LoadError:
 
 
 @dataclass(frozen=True, slots=True)
+class BoundHandler:
+    """One exported handler: the function, whether to await it, and where it is defined."""
+
+    fn: Handler
+    name: str
+    is_async: bool
+    line: int
+
+
+@dataclass(frozen=True, slots=True)
 class RouteModule:
     """A loaded API module: handlers by method, the methods it allows, or its load error."""
 
     file: str
-    handlers: dict[str, Handler] = field(default_factory=dict)
-    fallback: Handler | None = None
+    handlers: dict[str, BoundHandler] = field(default_factory=dict)
+    fallback: BoundHandler | None = None
     error: LoadError | None = None
-    is_async: dict[str, bool] = field(default_factory=dict)
-    lines: dict[str, int] = field(default_factory=dict)
 
     @property
     def methods(self) -> frozenset[str]:
@@ -79,7 +89,7 @@ class RouteModule:
             names.add("HEAD")
         return frozenset(names | {"OPTIONS"})
 
-    def handler_for(self, method: str) -> Handler | None:
+    def handler_for(self, method: str) -> BoundHandler | None:
         handler = self.handlers.get(method)
         if handler is None and method == "HEAD":
             handler = self.handlers.get("GET")
@@ -133,27 +143,38 @@ def _exec_fresh(name: str, path: Path) -> types.ModuleType:
 
 
 def _collect(display: str, module: types.ModuleType) -> RouteModule:
-    handlers: dict[str, Handler] = {}
-    is_async: dict[str, bool] = {}
-    lines: dict[str, int] = {}
+    handlers: dict[str, BoundHandler] = {}
     for attr, method in HANDLER_NAMES.items():
         fn = getattr(module, attr, None)
         if callable(fn) and method not in handlers:  # `delete` wins over its alias `destroy`
-            handlers[method] = fn
-            is_async[method] = inspect.iscoroutinefunction(fn)
-            lines[method] = _line_of(fn)
-    fallback = getattr(module, "handler", None)
-    if not callable(fallback):
-        fallback = None
-    else:
-        is_async["*"] = inspect.iscoroutinefunction(fallback)
-        lines["*"] = _line_of(fallback)
+            handlers[method] = _bind(fn, attr)
+    fn = getattr(module, "handler", None)
+    fallback = _bind(fn, "handler") if callable(fn) else None
     if not handlers and fallback is None:
         error = LoadError(display, f"{display} exports no handler: define `get`, `post`, `put`, "
                                    "`patch`, `delete` (or `destroy`), or `handler`",
                           "NoHandler", None, "")
         return RouteModule(display, error=error)
-    return RouteModule(display, handlers, fallback, None, is_async, lines)
+    return RouteModule(display, handlers, fallback)
+
+
+def _bind(fn: Handler, name: str) -> BoundHandler:
+    return BoundHandler(fn, name, inspect.iscoroutinefunction(fn), _line_of(fn))
+
+
+def load_preflight(root: Path, path: Path, display: str) -> tuple[Handler | None, LoadError | None]:
+    """``app/preflight.py``'s ``preflight(req)`` function, or why it could not be loaded."""
+    try:
+        module = _exec_fresh(module_name_for(root, path), path)
+    except BaseException as exc:  # noqa: BLE001 - see load_route_module
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        return None, load_error(display, path, exc)
+    fn = getattr(module, "preflight", None)
+    if not callable(fn):
+        return None, LoadError(display, f"{display} must define `async def preflight(req)` returning "
+                                        "a dict", "NoPreflight", None, "")
+    return fn, None
 
 
 def _line_of(fn: object) -> int:

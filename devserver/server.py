@@ -7,7 +7,6 @@ assignment (STYLE §6). Only this module and its helpers know aiohttp.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from pathlib import Path
 from typing import Any
@@ -15,46 +14,43 @@ from typing import Any
 from aiohttp import web
 
 from .config import Config
-from .errorpages import (
-    ErrorInfo,
-    SourceLine,
-    error_response,
-    from_exception,
-    own_templates,
-    source_context,
-)
-from .keys import CONFIG, OWN_TEMPLATES, STATE
-from .loader import Handler, RouteModule
+from .errorpages import ErrorInfo, error_response, from_exception, own_templates, source_context
+from .handlers import HandlerFailure, call_handler, override_method, run_preflight
+from .keys import CONFIG, OWN_TEMPLATES, PAGES, STATE
 from .negotiation import Preference, preference
+from .pages import PageRenderer, inject_before_body_end, merge_store, store_script
+from .public import PREFIX as PUBLIC_PREFIX
+from .public import PublicPathError, serve_public
 from .request import FORM_TYPES, BodyError, Req, flatten, read_body
-from .responses import Result, ResultError, json_body, normalize, redirect_status
-from .routing import InvalidPath, Match
+from .responses import Result, ResultError, json_body, redirect_status
+from .routing import InvalidPath, Match, Route
 from .sessions import install_sessions, load_session, replace_session, resolve_secret, touch_session
 from .state import AppState, build_state
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "swap_state"]
 
 log = logging.getLogger("devserver")
-
-_OVERRIDABLE = frozenset({"PUT", "PATCH", "DELETE"})
 
 
 def create_app(root: str | Path | Config, *, dev: bool = True,
                max_body: int | None = None) -> web.Application:
-    """The devserver application for the app folder ``root``.
+    """The devserver application for the project folder ``root``.
 
-    >>> app = create_app("demo")          # dev mode: tracebacks, explanations
-    >>> app = create_app("demo", dev=False)  # production: no tracebacks, paths or dashboard
+    ``dev=False`` is production: no tracebacks, file paths or dashboard, no reload.
     """
-    config = root if isinstance(root, Config) else Config(Path(root).resolve(), dev=dev)
+    if isinstance(root, Config):
+        config = root
+    else:
+        config = Config(Path(root).resolve(), dev=dev, reload=False)
     if max_body is not None:
         config = Config(config.root, config.dev, config.host, config.port, config.reload, max_body,
                         config.editor)
-    # NOTE: aiohttp enforces client_max_size while reading; our own check on Content-Length
-    # answers 413 before reading anything.
+    # NOTE: aiohttp enforces client_max_size while reading a body; read_body also checks
+    # Content-Length first, so an oversized upload is refused before it is read.
     app = web.Application(client_max_size=config.max_body)
     app[CONFIG] = config
     app[OWN_TEMPLATES] = own_templates()
+    app[PAGES] = PageRenderer(config.pages_dir, dev=config.dev)
     app[STATE] = build_state(config)
     key, _source = resolve_secret(config.state_dir)
     install_sessions(app, key)
@@ -68,49 +64,57 @@ def swap_state(app: web.Application, state: AppState) -> None:
 
 
 async def dispatch(request: web.Request) -> web.StreamResponse:
-    app = request.app
-    state = app[STATE]
-    config = app[CONFIG]
+    """Every request: devserver's own paths, then the route table."""
+    raw = request.raw_path
+    if raw.startswith("/_"):
+        if raw.startswith(PUBLIC_PREFIX):
+            return _public(request)
+    state = request.app[STATE]
     pref = preference(request.headers.get("Accept"))
     try:
-        match = state.table.match(request.raw_path)
+        match = state.table.match(raw)
     except InvalidPath as exc:
         return _error(request, ErrorInfo(400, f"bad request path: {exc.reason}"), pref)
     if match is None:
         return _not_found(request, state, pref)
+    response = await _serve(request, state, match, pref)
+    _finish(request, response)
+    return response
+
+
+async def _serve(request: web.Request, state: AppState, match: Match,
+                 pref: Preference) -> web.StreamResponse:
     route = match.spec
     if route.errors:
         info = ErrorInfo(500, route.errors[0].message, kind="RouteConflict", problems=route.errors)
         return _error(request, info, pref)
     module = state.modules.get(route.id)
-    if module is None:
-        return _error(request, ErrorInfo(404, f"{route.id} has no API module"), pref)
-    if module.error is not None:
-        err = module.error
-        info = ErrorInfo(500, err.message, err.kind, err.file, err.line, traceback=err.traceback or None,
-                         source=_source_of(config.root, err.file, err.line))
-        return _error(request, info, pref)
-    response = await _run_api(request, match, module, pref)
-    _finish(request, response, config)
-    return response
-
-
-async def _run_api(request: web.Request, match: Match, module: RouteModule,
-                   pref: Preference) -> web.StreamResponse:
+    if module is not None and module.error is not None:
+        return _error(request, _load_error_info(request, module.error), pref)
     config = request.app[CONFIG]
     method = request.method
     body: Any = None
     try:
-        if method == "POST" and request.content_type in FORM_TYPES:
+        if module is not None and method == "POST" and request.content_type in FORM_TYPES:
             body = await read_body(request, config.max_body)
-            method = _override(body, method)
-        if method == "OPTIONS":
-            return web.Response(status=204, headers={"Allow": _allow(module)})
-        handler = module.handler_for(method)
-        if handler is None:
-            return _error(request, ErrorInfo(
-                405, f"{match.route} does not export {method.lower()}: method {method} not allowed",
-                allow=tuple(sorted(module.methods))), pref)
+            method = override_method(body, method)
+    except BodyError as exc:
+        return _error(request, ErrorInfo(exc.status, exc.message), pref)
+    allowed = state.methods.get(route.id, frozenset({"OPTIONS"}))
+    if method == "OPTIONS":
+        return web.Response(status=204, headers={"Allow": ", ".join(sorted(allowed))})
+    html = _wants_page(route, pref)
+    handler = module.handler_for(method) if module is not None else None
+    if handler is None:
+        if route.has_page and method in ("GET", "HEAD"):
+            if not pref.html_acceptable:
+                return _not_acceptable(request, route, pref)
+            return await _page(request, state, match, Result(), method, pref)
+        return _error(request, ErrorInfo(
+            405, f"{route.id} does not export {method.lower()}: method {method} not allowed",
+            allow=tuple(sorted(allowed))), pref)
+    assert module is not None
+    try:
         if body is None:
             body = await read_body(request, config.max_body)
     except BodyError as exc:
@@ -118,59 +122,69 @@ async def _run_api(request: web.Request, match: Match, module: RouteModule,
     session = await load_session(request)
     req = Req(method, request.path, match.params, flatten(request.query), request.headers, body,
               dict(session), request)
-    where = f"{module.file}: {_handler_name(module, method)}()"
+    where = f"{module.file}: {handler.name}()"
     try:
-        value = await _call(handler, req, module.is_async.get(method, module.is_async.get("*", True)))
-        result = normalize(value, where)
-    except web.HTTPException:
-        raise
-    except ResultError as exc:
-        return _error(request, ErrorInfo(500, str(exc), "ResultError", module.file), pref)
-    except (Exception, SystemExit) as exc:  # noqa: BLE001 - a user's handler may raise anything
-        return _error(request, from_exception(exc, config.root), pref)
+        result = await call_handler(handler, req, where)
+    except HandlerFailure as failure:
+        return _error(request, _failure_info(request, failure, module.file), pref)
     if isinstance(result, web.StreamResponse):
         return result
     if result.session is not None:
         replace_session(session, result.session)
     try:
+        if html and result.location is None:
+            if method not in ("GET", "HEAD") and config.dev:
+                log.info("%s %s re-rendered %s; return a `location` to redirect after a form "
+                         "submission, so a reload does not submit it again", method, request.path,
+                         route.page_file)
+            return await _page(request, state, match, result, method, pref, req)
         return _api_response(result, method, pref, where)
     except ResultError as exc:
         return _error(request, ErrorInfo(500, str(exc), "ResultError", module.file), pref)
 
 
-def _override(body: Any, method: str) -> str:
-    """An HTML form may POST ``_method=delete|put|patch`` (DESIGN §3)."""
-    if isinstance(body, dict):
-        wanted = body.pop("_method", None)
-        if isinstance(wanted, str) and wanted.upper() in _OVERRIDABLE:
-            return wanted.upper()
-    return method
+def _wants_page(route: Route, pref: Preference) -> bool:
+    """HTML for a route with a page unless the client prefers JSON and the route has an API."""
+    if not route.has_page:
+        return False
+    return not (pref.wants_json and route.has_api) and pref.html_acceptable
 
 
-async def _call(handler: Handler, req: Req, is_async: bool) -> Any:
-    if is_async:
-        return await handler(req)
-    # NOTE: plain `def` handlers run in a thread so a blocking call cannot stall the server.
-    value = await asyncio.to_thread(handler, req)
-    if asyncio.iscoroutine(value):
-        value = await value
-    return value
+def _not_acceptable(request: web.Request, route: Route, pref: Preference) -> web.Response:
+    return _error(request, ErrorInfo(
+        406, f"{route.id} has only a page (HTML), and this client accepts no HTML; add "
+             f"app/api/{route.id}.py to answer JSON"), pref)
 
 
-def _handler_name(module: RouteModule, method: str) -> str:
-    if method in module.handlers:
-        return {"DELETE": "delete"}.get(method, method.lower())
-    if method == "HEAD" and "GET" in module.handlers:
-        return "get"
-    return "handler"
-
-
-def _allow(module: RouteModule) -> str:
-    return ", ".join(sorted(module.methods))
+async def _page(request: web.Request, state: AppState, match: Match, result: Result, method: str,
+                pref: Preference, req: Req | None = None) -> web.StreamResponse:
+    """Render the route's page with preflight's dict updated by the handler's ``json``."""
+    config = request.app[CONFIG]
+    route = match.spec
+    if req is None:
+        session = await load_session(request)
+        req = Req(method, request.path, match.params, flatten(request.query), request.headers, {},
+                  dict(session), request)
+    try:
+        base = await run_preflight(state, req)
+    except HandlerFailure as failure:
+        return _error(request, _failure_info(request, failure, "app/preflight.py"), pref)
+    store = merge_store(base, result.json, result.has_json)
+    name = route.page_file.removeprefix("app/pages/") if route.page_file else ""
+    try:
+        html = request.app[PAGES].render(name, {"store": store, "req": req.as_context()})
+    except Exception as exc:  # noqa: BLE001 - template errors of every kind become a 500 page
+        return _error(request, from_exception(exc, config.root), pref)
+    html = inject_before_body_end(html, store_script(store))
+    headers = dict(result.headers)
+    if result.cache_control is not None:
+        headers["Cache-Control"] = result.cache_control
+    status = result.status if result.status is not None else 200
+    return web.Response(status=status, text=html, content_type="text/html", headers=headers)
 
 
 def _api_response(result: Result, method: str, pref: Preference, where: str) -> web.Response:
-    """A handler's result for an API route: JSON, or a redirect for an HTML client."""
+    """A handler's result as JSON, or a redirect for an HTML client (DESIGN §3)."""
     headers = dict(result.headers)
     if result.cache_control is not None:
         headers["Cache-Control"] = result.cache_control
@@ -186,39 +200,81 @@ def _api_response(result: Result, method: str, pref: Preference, where: str) -> 
             status = 200
     else:
         status = result.status if result.status is not None else 200
-    if status in (204, 304) or 100 <= status < 200:
+    if status in (204, 304) or status < 200:
         return web.Response(status=status, headers=headers)
     return web.Response(status=status, body=json_body(result.json, where), headers=headers,
                         content_type="application/json", charset="utf-8")
 
 
-def _finish(request: web.Request, response: web.StreamResponse, config: Config) -> None:
+def _finish(request: web.Request, response: web.StreamResponse) -> None:
     """Headers every routed response gets: Vary, and no-cache in dev unless the handler chose."""
     if "Vary" not in response.headers:
         response.headers["Vary"] = "Accept"
-    if config.dev and "Cache-Control" not in response.headers:
+    if request.app[CONFIG].dev and "Cache-Control" not in response.headers:
         response.headers["Cache-Control"] = "no-cache"
     touch_session(request)
 
 
-def _not_found(request: web.Request, state: AppState, pref: Preference) -> web.Response:
+def _public(request: web.Request) -> web.StreamResponse:
     config = request.app[CONFIG]
+    try:
+        return serve_public(config.public_dir, request.raw_path, dev=config.dev)
+    except PublicPathError as exc:
+        pref = preference(request.headers.get("Accept"))
+        path = request.raw_path.split("?", 1)[0]
+        message = f"no file {path} in public/" if exc.status == 404 else f"bad path: {exc.reason}"
+        return _error(request, ErrorInfo(exc.status, message), pref)
+
+
+def _load_error_info(request: web.Request, err: Any) -> ErrorInfo:
+    root = request.app[CONFIG].root
+    source = source_context(str(root / err.file), err.line) if err.line else ()
+    return ErrorInfo(500, err.message, err.kind, err.file, err.line, source,
+                     traceback=err.traceback or None)
+
+
+def _failure_info(request: web.Request, failure: HandlerFailure, file: str) -> ErrorInfo:
+    if failure.exc is None:
+        return ErrorInfo(500, failure.message, "ResultError", file)
+    return from_exception(failure.exc, request.app[CONFIG].root)
+
+
+def _not_found(request: web.Request, state: AppState, pref: Preference) -> web.Response:
     explanation = None
-    if config.dev:
+    if request.app[CONFIG].dev:
         explanation = state.explain(request.raw_path, request.method)
-    path = request.path
-    return _error(request, ErrorInfo(404, f"no route matches {path}", explanation=explanation), pref)
+    info = ErrorInfo(404, f"no route matches {request.path}", explanation=explanation)
+    return _error(request, info, pref)
 
 
 def _error(request: web.Request, info: ErrorInfo, pref: Preference) -> web.Response:
+    """The error as JSON or HTML, with the app's own 404.html / 500.html when it has them."""
     config = request.app[CONFIG]
     if info.status >= 500:
         log.error("%s %s -> %s: %s", request.method, request.path, info.status, info.message)
-    return error_response(info, wants_json=pref.wants_json, dev=config.dev,
-                          env=request.app[OWN_TEMPLATES])
+    html = None
+    if not pref.wants_json:
+        html = _app_error_page(request, info)
+    response = error_response(info, wants_json=pref.wants_json, dev=config.dev,
+                              env=request.app[OWN_TEMPLATES], html=html)
+    return response
 
 
-def _source_of(root: Path, file: str | None, line: int | None) -> tuple[SourceLine, ...]:
-    if file is None or line is None:
-        return ()
-    return source_context(str(root / file), line)
+def _app_error_page(request: web.Request, info: ErrorInfo) -> str | None:
+    name = "404.html" if info.status == 404 else "500.html" if info.status >= 500 else None
+    pages = request.app[PAGES]
+    if name is None or not pages.has(name):
+        return None
+    dev = request.app[CONFIG].dev
+    error: dict[str, Any] = {"status": info.status, "title": info.title,
+                             "message": info.public_message(dev)}
+    if dev:
+        error.update(file=info.file, line=info.line, traceback=info.traceback, type=info.kind,
+                     explanation=info.explanation)
+    context = {"error": error, "store": {}, "req": {"method": request.method, "path": request.path}}
+    try:
+        return pages.render(name, context)
+    except Exception as exc:  # noqa: BLE001 - a broken error page must not hide the error
+        log.error("app/pages/%s failed to render (%s: %s); showing devserver's own page", name,
+                  type(exc).__name__, exc)
+        return None

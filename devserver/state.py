@@ -5,12 +5,13 @@ Built on the side at start-up and on every reload, then swapped in with one assi
 
 from __future__ import annotations
 
+import inspect
 import time
 from dataclasses import dataclass, field, replace
 
 from .config import Config
 from .discovery import discover
-from .loader import RouteModule, ensure_importable, load_route_module
+from .loader import BoundHandler, LoadError, RouteModule, ensure_importable, load_preflight, load_route_module
 from .routing import Explanation, RouteTable, build_table
 
 __all__ = ["AppState", "build_state"]
@@ -24,6 +25,9 @@ class AppState:
     modules: dict[str, RouteModule]
     methods: dict[str, frozenset[str]]
     warnings: tuple[str, ...] = ()
+    # app/preflight.py: its function when it loaded, its error when it did not, neither when absent.
+    preflight: BoundHandler | None = None
+    preflight_error: LoadError | None = None
     built_at: float = field(default_factory=time.time)
 
     def explain(self, path: str, method: str = "GET") -> Explanation:
@@ -47,4 +51,19 @@ def build_state(config: Config) -> AppState:
         path = config.root / route.api_file
         modules[route.id] = load_route_module(config.root, path, route.api_file)
     methods = {rid: m.methods for rid, m in modules.items() if m.error is None}
-    return AppState(table, modules, methods, found.warnings)
+    for route in table.routes:
+        if route.has_page:
+            # A page answers GET and HEAD on its own; the API adds its methods.
+            methods[route.id] = methods.get(route.id, frozenset({"OPTIONS"})) | {"GET", "HEAD"}
+    preflight, preflight_error = _preflight(config)
+    return AppState(table, modules, methods, found.warnings, preflight, preflight_error)
+
+
+def _preflight(config: Config) -> tuple[BoundHandler | None, LoadError | None]:
+    path = config.app_dir / "preflight.py"
+    if not path.is_file():
+        return None, None
+    fn, error = load_preflight(config.root, path, "app/preflight.py")
+    if fn is None:
+        return None, error
+    return BoundHandler(fn, "preflight", inspect.iscoroutinefunction(fn), 0), None

@@ -47,21 +47,22 @@ def _url(shape: Sequence[str]) -> str:
 
 
 def pair_files(files: Iterable[RouteFile]) -> list[Draft]:
-    """Group files by URL shape and parameter names: an API and a page of one shape are one route.
+    """Group files by URL shape: an API and a page of one shape are one route (DESIGN §2).
 
     Files of one kind that share a shape become separate drafts, each carrying the conflict.
     """
-    parsed: dict[tuple[tuple[str, ...], tuple[str, ...]], list[tuple[RouteFile, ParsedRoute]]]
-    parsed = defaultdict(list)
+    parsed: dict[tuple[str, ...], list[tuple[RouteFile, ParsedRoute]]] = defaultdict(list)
     for f in sorted(set(files), key=lambda f: (f.kind, f.id, f.file or "")):
         p = parse_route_id(f.id, f.file)
-        key = (tuple(s.shape() for s in p.segments),
-               tuple(s.name for s in p.segments if s.kind.is_param))
-        parsed[key].append((f, p))
+        parsed[tuple(s.shape() for s in p.segments)].append((f, p))
     drafts: list[Draft] = []
     for group in parsed.values():
         drafts.extend(_drafts_for_group(group))
     return drafts
+
+
+def _names(p: ParsedRoute) -> tuple[str, ...]:
+    return tuple(s.name for s in p.segments if s.kind.is_param)
 
 
 def _drafts_for_group(group: list[tuple[RouteFile, ParsedRoute]]) -> list[Draft]:
@@ -71,17 +72,45 @@ def _drafts_for_group(group: list[tuple[RouteFile, ParsedRoute]]) -> list[Draft]
     for f, p in apis:
         drafts[f.id] = Draft(f.id, p.segments, api=f, problems=list(p.problems))
     for f, p in pages:
-        # The page pairs with the API of the same id, or with the only API of its shape.
-        host = drafts.get(f.id)
-        if host is None and len(apis) == 1 and len(pages) == 1:
-            host = drafts[apis[0][0].id]
-        if host is not None and host.page is None:
+        host = _host_for(f, p, apis, pages, drafts)
+        if host is not None:
             host.page = f
             host.problems.extend(q for q in p.problems if q not in host.problems)
+            api_names = tuple(s.name for s in host.segments if s.kind.is_param)
+            if api_names != _names(p):
+                host.problems.append(_page_names_warning(host, api_names, _names(p)))
         else:
             key = f.id if f.id not in drafts else f"{f.id} (page)"
             drafts[key] = Draft(f.id, p.segments, page=f, problems=list(p.problems))
     return list(drafts.values())
+
+
+def _host_for(f: RouteFile, p: ParsedRoute, apis: list[tuple[RouteFile, ParsedRoute]],
+              pages: list[tuple[RouteFile, ParsedRoute]], drafts: dict[str, Draft]) -> Draft | None:
+    """The API draft a page joins: the API of the same id, else the only one with the same
+    parameter names (`users/$id` beside `users/[id]`), else the only API when the shape has one
+    API and one page. None when the page stands alone (and then collides with the APIs)."""
+    free = [d for d in drafts.values() if d.api is not None and d.page is None]
+    same_id = [d for d in free if d.id == f.id]
+    if same_id:
+        return same_id[0]
+    same_names = [d for d in free if d.names == _names(p)]
+    if len(same_names) == 1 and not any(g.id == same_names[0].id for g, _ in pages):
+        return same_names[0]
+    if len(apis) == 1 and len(pages) == 1 and free:
+        return free[0]
+    return None
+
+
+def _page_names_warning(host: Draft, api_names: tuple[str, ...], page_names: tuple[str, ...]) -> Problem:
+    def spell(names: tuple[str, ...]) -> str:
+        return ", ".join(f"`{n}`" for n in names)
+
+    return _problem(
+        "warning", "page-param-names-differ",
+        f"{host.label()} are one route but name its parameters differently ({spell(api_names)} in the "
+        f"API, {spell(page_names)} in the page); req.params uses the API's names, so rename one "
+        "to match", [host])
 
 
 def route_conflicts(drafts: Sequence[Draft]) -> None:
@@ -93,38 +122,49 @@ def route_conflicts(drafts: Sequence[Draft]) -> None:
         if len(same) > 1:
             _add(same, _same_shape(shape, same))
     for shape, same in by_shape.items():
+        last = same[0].segments[-1] if same[0].segments else None
         prefix = shape[:-1]
-        if same[0].segments and same[0].segments[-1].kind is Kind.OPTIONAL_CATCHALL:
+        if last is not None and last.kind is Kind.OPTIONAL_CATCHALL:
             for other in by_shape.get(prefix, []):
-                _add([other, *same], _problem(
-                    "error", "index-beside-optional-catchall",
-                    f"{other.label()} and {_labels(same)} both answer {_url(prefix)}: an optional "
-                    "catch-all also matches zero segments; remove one, or make the catch-all "
-                    f"required (`[...{same[0].segments[-1].name}]`)", [other, *same]))
+                _add([other, *same], _index_beside_optional_catchall(prefix, other, same, last))
             for other in by_shape.get((*prefix, ":rest*"), []):
-                _add([other, *same], _problem(
-                    "error", "two-catchalls",
-                    f"{other.label()} and {_labels(same)} are two catch-alls at one level "
-                    f"({_url(prefix)}/…); keep one", [other, *same]))
-        if same[0].segments and same[0].segments[-1].kind is Kind.OPTIONAL:
+                _add([other, *same], _two_catchalls(prefix, [other, *same]))
+        if last is not None and last.kind is Kind.OPTIONAL:
             for other in by_shape.get(prefix, []):
-                _add([other, *same], _problem(
+                group = [other, *same]
+                _add(group, _problem(
                     "note", "index-beside-optional",
-                    f"{other.label()} and {_labels(same)} both match {_url(prefix)}; "
-                    f"{other.id} wins it (a route that ends there outranks an optional segment)",
-                    [other, *same]))
+                    f"{_labels(group)} {_both(group)} match {_url(prefix)}; {other.id} wins it "
+                    "(a route that ends there outranks an optional segment)", group))
     _name_notes(drafts)
 
 
 def _same_shape(shape: tuple[str, ...], same: list[Draft]) -> Problem:
-    names = {d.names for d in same}
+    if same[0].segments and same[0].segments[-1].kind.is_catchall:
+        return _two_catchalls(shape[:-1], same)
+    names = sorted({d.names for d in same})
+    detail = ""
     if len(names) > 1:
-        spelled = ", ".join("(" + ", ".join(f"`{n}`" for n in ns) + ")" for ns in sorted(names))
-        detail = f"but name their parameters differently {spelled}; give them one name"
-    else:
-        detail = "; keep one of them"
+        spelled = " and ".join(", ".join(f"`{n}`" for n in ns) for ns in names)
+        detail = f" (their parameters are named {spelled}, but names do not tell URLs apart)"
     return _problem("error", "duplicate-route",
-                    f"{_labels(same)} both map to {_url(shape)} {detail}".replace(" ;", ";"), same)
+                    f"{_labels(same)} {_both(same)} map to {_url(shape)}{detail}; keep one of them",
+                    same)
+
+
+def _two_catchalls(prefix: tuple[str, ...], group: list[Draft]) -> Problem:
+    return _problem("error", "two-catchalls",
+                    f"{_labels(group)} are {_count(group)} catch-alls at one level ({_url(prefix)}/…); "
+                    "keep one", group)
+
+
+def _index_beside_optional_catchall(prefix: tuple[str, ...], other: Draft, same: list[Draft],
+                                    last: Segment) -> Problem:
+    group = [other, *same]
+    return _problem(
+        "error", "index-beside-optional-catchall",
+        f"{_labels(group)} {_both(group)} answer {_url(prefix)}: an optional catch-all also matches "
+        f"zero segments; remove one, or make the catch-all required (`[...{last.name}]`)", group)
 
 
 def _name_notes(drafts: Sequence[Draft]) -> None:
@@ -142,6 +182,15 @@ def _name_notes(drafts: Sequence[Draft]) -> None:
                 "note", "param-names-differ",
                 f"{_labels(group)} name the parameter at {_url(prefix)} differently ({names}); "
                 "allowed: each route gets its own names", group))
+
+
+def _both(drafts: Sequence[Draft]) -> str:
+    files = sum((d.api is not None) + (d.page is not None) for d in drafts)
+    return "both" if files == 2 else "all"
+
+
+def _count(drafts: Sequence[Draft]) -> str:
+    return {2: "two", 3: "three"}.get(len(drafts), str(len(drafts)))
 
 
 def _labels(drafts: Sequence[Draft]) -> str:

@@ -89,16 +89,25 @@ def explain_path(routes: Sequence[Route], winner: Route | None, segs: Sequence[s
     if winner.errors:
         return Explanation(method, path, 500, winner.errors[0].message, winner.id, params,
                            candidates)
-    allowed = methods.get(winner.id) if methods is not None else None
-    if allowed is not None and method.upper() not in allowed and method.upper() != "OPTIONS":
+    exported = methods.get(winner.id) if methods is not None else None
+    allowed = _allowed(exported) if exported is not None else ()
+    if exported is not None and method.upper() not in allowed:
         reason = f"method {method.upper()} not exported: 405"
         marked = tuple(
             Candidate(c.rank, c.route, c.pattern, "wrong-method", reason, c.params, c.depth)
             if c.route == winner.id else c for c in candidates)
         return Explanation(method, path, 405, f"{winner.id} matches, but {reason}", winner.id,
-                           params, marked, allowed=tuple(sorted(allowed)))
+                           params, marked, allowed=allowed)
     return Explanation(method, path, 200, f"{winner.id} answers {path}", winner.id, params,
-                       candidates, allowed=tuple(sorted(allowed)) if allowed else ())
+                       candidates, allowed=allowed)
+
+
+def _allowed(exported: frozenset[str]) -> tuple[str, ...]:
+    """The methods a route answers: those it exports, HEAD when it has GET, and OPTIONS (DESIGN §3)."""
+    allowed = {m.upper() for m in exported} | {"OPTIONS"}
+    if "GET" in allowed:
+        allowed.add("HEAD")
+    return tuple(sorted(allowed))
 
 
 def _candidate(route: Route, winner: Route | None, segs: Sequence[str]) -> Candidate:

@@ -1,7 +1,7 @@
-"""GET / : a welcome message and the list of users."""
+"""GET / : the home page's data."""
 
-from app.lib.users import all_users
+from app.lib.users import POSTS, all_users
 
 
 async def get(req):
-    return {"json": {"message": "Hello from devserver", "users": all_users()}}
+    return {"json": {"users": all_users(), "latest": POSTS[-3:][::-1]}}
