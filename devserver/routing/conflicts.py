@@ -154,7 +154,7 @@ def _same_shape(shape: tuple[str, ...], same: list[Draft]) -> Problem:
 
 def _two_catchalls(prefix: tuple[str, ...], group: list[Draft]) -> Problem:
     return _problem("error", "two-catchalls",
-                    f"{_labels(group)} are {_count(group)} catch-alls at one level ({_url(prefix)}/…); "
+                    f"{_labels(group)} are {_count(group)} catch-alls at one level ({_url((*prefix, '…'))}); "
                     "keep one", group)
 
 
