@@ -13,7 +13,7 @@ from typing import Literal
 
 from .matcher import match_segments
 from .routes import Route
-from .segments import Kind
+from .segments import Kind, Segment
 
 __all__ = ["Candidate", "Explanation", "Outcome", "explain_path"]
 
@@ -139,14 +139,12 @@ def _why_not(route: Route, segs: Sequence[str]) -> tuple[str, int]:
             if "" in rest:
                 return f"empty segment in the part `{seg.text}` would take", pi
             if kind is Kind.CATCHALL and not rest:
-                return "needs at least one more segment", pi
+                return _needs(segments[si:]), pi
             return f"`{seg.text}` cannot take `{'/'.join(rest)}` here", pi
         if pi >= len(segs):
             if kind.is_optional:
                 continue
-            needed = sum(1 for s in segments[si:] if not s.kind.is_optional)
-            more = "one more segment" if needed == 1 else f"{needed} more segments"
-            return f"needs {more}", pi
+            return _needs(segments[si:]), pi
         value = segs[pi]
         if kind is Kind.STATIC and value != seg.name:
             return f"static `{seg.name}` ≠ `{value}`", pi
@@ -156,6 +154,14 @@ def _why_not(route: Route, segs: Sequence[str]) -> tuple[str, int]:
     extra = list(segs[pi:])
     count = "one extra segment" if len(extra) == 1 else f"{len(extra)} extra segments"
     return f"path has {count}: `/{'/'.join(extra)}`", pi
+
+
+def _needs(missing: Sequence[Segment]) -> str:
+    """How many more path segments the unmatched tail of a route needs: "needs 2 more segments"."""
+    needed = sum(1 for s in missing if not s.kind.is_optional)
+    more = "one more segment" if needed == 1 else f"{needed} more segments"
+    at_least = "at least " if any(s.kind.is_catchall for s in missing) else ""
+    return f"needs {at_least}{more}"
 
 
 def _suggest(routes: Sequence[Route], segs: Sequence[str]) -> tuple[str, ...]:
