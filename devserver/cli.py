@@ -12,7 +12,7 @@ import contextlib
 import errno
 import json
 import logging
-import signal
+import os
 import socket
 import sys
 import webbrowser
@@ -137,18 +137,47 @@ def _match(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     root = _project(args.root)
     config = Config(root, dev=True, host=args.host, port=args.port, reload=not args.no_reload,
-                    max_body=args.max_body, editor=args.editor or "vscode")
+                    max_body=args.max_body, editor=args.editor or os.environ.get("DEVSERVER_EDITOR")
+                    or "vscode")
     if not is_loopback(config.host):
-        log.warning("warning: binding %s exposes this machine's files to the network: the dashboard "
-                    "shows file paths and tracebacks. Use --host 127.0.0.1 to keep it local.",
-                    config.host)
+        log.warning("warning: binding %s makes devserver reachable from other machines, and its "
+                    "dashboard and error pages show file paths and tracebacks; use --host 127.0.0.1 "
+                    "to keep it local", config.host)
     sock = bind_socket(config.host, config.port)
-    try:
-        asyncio.run(_serve(config, sock, open_browser=args.open))
-    except KeyboardInterrupt:
-        pass
+    if args.open:
+        _open_later(url_for(sock))
+    if config.reload:
+        from .supervisor import Supervisor
+
+        code = Supervisor(config, sock).run()
+    else:
+        code = _serve_here(config, sock)
     print("devserver: stopped", file=sys.stderr)
+    return code
+
+
+def _serve_here(config: Config, sock: socket.socket) -> int:
+    """``--no-reload``: one process, no watcher, no supervisor."""
+    from .server import create_app
+    from .worker import serve_on
+
+    async def main() -> None:
+        app = create_app(config)
+        await serve_on(app, sock, on_ready=lambda: announce(app, url_for(sock)))
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(main())
     return 0
+
+
+def _open_later(url: str) -> None:
+    import threading
+
+    def go() -> None:
+        with contextlib.suppress(Exception):
+            webbrowser.open(url + "/")
+
+    threading.Timer(1.0, go).start()
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
@@ -181,31 +210,8 @@ def url_for(sock: socket.socket) -> str:
     return f"http://{shown}:{port}"
 
 
-async def _serve(config: Config, sock: socket.socket, *, open_browser: bool) -> None:
-    from .server import create_app
-
-    app = create_app(config)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
-    await runner.setup()
-    site = web.SockSite(runner, sock)
-    await site.start()
-    url = url_for(sock)
-    _announce(app, url)
-    if open_browser:
-        with contextlib.suppress(Exception):
-            webbrowser.open(url + "/")
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
-    try:
-        await stop.wait()
-    finally:
-        await runner.cleanup()
-
-
-def _announce(app: web.Application, url: str) -> None:
+def announce(app: web.Application, url: str) -> None:
+    """The lines a person reads first: where it serves, and what is wrong with the routes."""
     from .keys import STATE
 
     state: AppState = app[STATE]

@@ -6,10 +6,12 @@ import jinja2
 from aiohttp import web
 
 from .config import Config
+from .imports import ImportGraph
+from .live import LiveHub, RestartHook
 from .pages import PageRenderer
 from .state import AppState
 
-__all__ = ["CONFIG", "STATE", "OWN_TEMPLATES", "PAGES"]
+__all__ = ["CONFIG", "STATE", "OWN_TEMPLATES", "PAGES", "LIVE", "RESTART", "GRAPH"]
 
 CONFIG = web.AppKey("devserver_config", Config)
 # The current routes and modules. A reload builds a new AppState and swaps this one reference,
@@ -18,3 +20,9 @@ STATE = web.AppKey("devserver_state", AppState)
 OWN_TEMPLATES = web.AppKey("devserver_own_templates", jinja2.Environment)
 # The Jinja2 environment over app/pages; auto_reload picks up saved templates.
 PAGES = web.AppKey("devserver_pages", PageRenderer)
+# The WebSocket clients (open pages, the dashboard) and the last reload.
+LIVE = web.AppKey("devserver_live", LiveHub)
+# Set by a supervised worker: how to ask for a restart when a change cannot be applied in place.
+RESTART: web.AppKey[RestartHook] = web.AppKey("devserver_restart")
+# The import graph of project modules (dev with reload only).
+GRAPH = web.AppKey("devserver_import_graph", ImportGraph)

@@ -12,11 +12,14 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from multidict import CIMultiDict
 
 from .config import Config
 from .errorpages import ErrorInfo, error_response, from_exception, own_templates, source_context
 from .handlers import HandlerFailure, call_handler, override_method, run_preflight
-from .keys import CONFIG, OWN_TEMPLATES, PAGES, STATE
+from .internal import handle_internal, is_internal
+from .keys import CONFIG, LIVE, OWN_TEMPLATES, PAGES, STATE
+from .live import LiveHub, client_snippet
 from .negotiation import Preference, preference
 from .pages import PageRenderer, inject_before_body_end, merge_store, store_script
 from .public import PREFIX as PUBLIC_PREFIX
@@ -24,7 +27,7 @@ from .public import PublicPathError, serve_public
 from .request import FORM_TYPES, BodyError, Req, flatten, read_body
 from .responses import Result, ResultError, json_body, redirect_status
 from .routing import InvalidPath, Match, Route
-from .sessions import install_sessions, load_session, replace_session, resolve_secret, touch_session
+from .sessions import install_sessions, load_session, replace_session, resolve_secret
 from .state import AppState, build_state
 
 __all__ = ["create_app", "swap_state"]
@@ -51,10 +54,18 @@ def create_app(root: str | Path | Config, *, dev: bool = True,
     app[CONFIG] = config
     app[OWN_TEMPLATES] = own_templates()
     app[PAGES] = PageRenderer(config.pages_dir, dev=config.dev)
+    watching = config.dev and config.reload
+    if watching:
+        from .reloader import install_import_graph, reload_context
+
+        install_import_graph(app)
     app[STATE] = build_state(config)
+    app[LIVE] = LiveHub()
     key, _source = resolve_secret(config.state_dir)
     install_sessions(app, key)
     app.router.add_route("*", "/{tail:.*}", dispatch)
+    if watching:
+        app.cleanup_ctx.append(reload_context)
     return app
 
 
@@ -69,6 +80,8 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
     if raw.startswith("/_"):
         if raw.startswith(PUBLIC_PREFIX):
             return _public(request)
+        if request.app[CONFIG].dev and is_internal(request.path):
+            return await handle_internal(request)
     state = request.app[STATE]
     pref = preference(request.headers.get("Accept"))
     try:
@@ -77,7 +90,11 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
         return _error(request, ErrorInfo(400, f"bad request path: {exc.reason}"), pref)
     if match is None:
         return _not_found(request, state, pref)
-    response = await _serve(request, state, match, pref)
+    try:
+        response = await _serve(request, state, match, pref)
+    except web.HTTPException as exc:
+        _finish(request, exc)  # a handler raised it: answered as it is, with the headers below
+        raise
     _finish(request, response)
     return response
 
@@ -175,19 +192,19 @@ async def _page(request: web.Request, state: AppState, match: Match, result: Res
         html = request.app[PAGES].render(name, {"store": store, "req": req.as_context()})
     except Exception as exc:  # noqa: BLE001 - template errors of every kind become a 500 page
         return _error(request, from_exception(exc, config.root), pref)
-    html = inject_before_body_end(html, store_script(store))
-    headers = dict(result.headers)
-    if result.cache_control is not None:
-        headers["Cache-Control"] = result.cache_control
+    snippet = store_script(store)
+    if config.dev:
+        snippet += client_snippet(route.id)
+    html = inject_before_body_end(html, snippet)
+    headers = _result_headers(result)
+    headers.setdefault("Content-Type", "text/html; charset=utf-8")
     status = result.status if result.status is not None else 200
-    return web.Response(status=status, text=html, content_type="text/html", headers=headers)
+    return web.Response(status=status, body=html.encode(), headers=headers)
 
 
 def _api_response(result: Result, method: str, pref: Preference, where: str) -> web.Response:
     """A handler's result as JSON, or a redirect for an HTML client (DESIGN §3)."""
-    headers = dict(result.headers)
-    if result.cache_control is not None:
-        headers["Cache-Control"] = result.cache_control
+    headers = _result_headers(result)
     if result.location is not None:
         if not pref.wants_json:
             headers["Location"] = result.location
@@ -202,17 +219,29 @@ def _api_response(result: Result, method: str, pref: Preference, where: str) -> 
         status = result.status if result.status is not None else 200
     if status in (204, 304) or status < 200:
         return web.Response(status=status, headers=headers)
-    return web.Response(status=status, body=json_body(result.json, where), headers=headers,
-                        content_type="application/json", charset="utf-8")
+    headers.setdefault("Content-Type", "application/json; charset=utf-8")
+    return web.Response(status=status, body=json_body(result.json, where), headers=headers)
+
+
+def _result_headers(result: Result) -> CIMultiDict[str]:
+    """The handler's ``headers`` and ``cacheControl``; its Content-Type, if any, is kept."""
+    headers = CIMultiDict(result.headers)
+    if result.cache_control is not None:
+        headers["Cache-Control"] = result.cache_control
+    return headers
 
 
 def _finish(request: web.Request, response: web.StreamResponse) -> None:
     """Headers every routed response gets: Vary, and no-cache in dev unless the handler chose."""
-    if "Vary" not in response.headers:
+    if response.prepared:
+        return  # streamed by the handler: its headers are already sent
+    vary = response.headers.get("Vary")
+    if vary is None:
         response.headers["Vary"] = "Accept"
+    elif "accept" not in {v.strip().lower() for v in vary.split(",")} and vary.strip() != "*":
+        response.headers["Vary"] = f"{vary}, Accept"
     if request.app[CONFIG].dev and "Cache-Control" not in response.headers:
         response.headers["Cache-Control"] = "no-cache"
-    touch_session(request)
 
 
 def _public(request: web.Request) -> web.StreamResponse:
@@ -257,6 +286,9 @@ def _error(request: web.Request, info: ErrorInfo, pref: Preference) -> web.Respo
         html = _app_error_page(request, info)
     response = error_response(info, wants_json=pref.wants_json, dev=config.dev,
                               env=request.app[OWN_TEMPLATES], html=html)
+    if config.dev and not pref.wants_json and isinstance(response.text, str):
+        # The error page reloads itself once the file that broke is saved again.
+        response.text = inject_before_body_end(response.text, client_snippet(None))
     return response
 
 

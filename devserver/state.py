@@ -14,7 +14,9 @@ from .discovery import discover
 from .loader import BoundHandler, LoadError, RouteModule, ensure_importable, load_preflight, load_route_module
 from .routing import Explanation, RouteTable, build_table
 
-__all__ = ["AppState", "build_state"]
+__all__ = ["AppState", "build_state", "PREFLIGHT"]
+
+PREFLIGHT = "app/preflight.py"
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,14 +41,28 @@ class AppState:
         return explanation
 
 
-def build_state(config: Config) -> AppState:
-    """Discover the files, build the table and import every API module (files in, state out)."""
+def build_state(config: Config, previous: AppState | None = None,
+                fresh: frozenset[str] = frozenset(), *, rescan: bool = True) -> AppState:
+    """Discover the files, build the table and import the API modules (files in, state out).
+
+    With ``previous``, modules whose file is not in ``fresh`` (display paths such as
+    ``app/api/index.py``, or ``app/preflight.py``) are reused as they are: a reload imports only
+    what changed. ``rescan=False`` also reuses the route table (no file was added or removed).
+    """
     ensure_importable(config.root)
-    found = discover(config.root)
-    table = build_table(found.files)
+    if rescan or previous is None:
+        found = discover(config.root)
+        table, warnings = build_table(found.files), found.warnings
+    else:
+        table, warnings = previous.table, previous.warnings
     modules: dict[str, RouteModule] = {}
+    old = {m.file: m for m in previous.modules.values()} if previous is not None else {}
     for route in table.routes:
         if route.api_file is None:
+            continue
+        reused = old.get(route.api_file)
+        if reused is not None and route.api_file not in fresh:
+            modules[route.id] = reused
             continue
         path = config.root / route.api_file
         modules[route.id] = load_route_module(config.root, path, route.api_file)
@@ -55,15 +71,18 @@ def build_state(config: Config) -> AppState:
         if route.has_page:
             # A page answers GET and HEAD on its own; the API adds its methods.
             methods[route.id] = methods.get(route.id, frozenset({"OPTIONS"})) | {"GET", "HEAD"}
-    preflight, preflight_error = _preflight(config)
-    return AppState(table, modules, methods, found.warnings, preflight, preflight_error)
+    if previous is not None and PREFLIGHT not in fresh:
+        preflight, preflight_error = previous.preflight, previous.preflight_error
+    else:
+        preflight, preflight_error = _preflight(config)
+    return AppState(table, modules, methods, warnings, preflight, preflight_error)
 
 
 def _preflight(config: Config) -> tuple[BoundHandler | None, LoadError | None]:
-    path = config.app_dir / "preflight.py"
+    path = config.root / PREFLIGHT
     if not path.is_file():
         return None, None
-    fn, error = load_preflight(config.root, path, "app/preflight.py")
+    fn, error = load_preflight(config.root, path, PREFLIGHT)
     if fn is None:
         return None, error
     return BoundHandler(fn, "preflight", inspect.iscoroutinefunction(fn), 0), None

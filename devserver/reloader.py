@@ -1,0 +1,271 @@
+"""Applying file changes in place: classify a burst of events, re-import, swap state (DESIGN §5).
+
+- a route file added, removed or renamed: rescan and swap in a new route table in one step;
+- a ``.py`` file changed under ROOT: re-import it and every module that imported it;
+- a template changed: drop Jinja's compiled copy, the next render reads the file;
+- ``public/``: stylesheets are swapped in open pages, anything else reloads them;
+- ``pyproject.toml``, ``.env``, a module outside ROOT, or an in-place reload that raised: restart
+  the worker (the supervisor keeps the socket, so requests wait rather than fail).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from aiohttp import web
+
+from .imports import ImportGraph
+from .keys import CONFIG, GRAPH, LIVE, PAGES, RESTART, STATE
+from .live import ReloadReport, RestartHook
+from .state import PREFLIGHT, AppState, build_state
+from .watcher import Change, Watcher, is_noise
+
+__all__ = ["Plan", "classify", "Reloader", "RESTART_FILES", "reload_context",
+           "install_import_graph"]
+
+log = logging.getLogger("devserver")
+
+RESTART_FILES = ("pyproject.toml", ".env", "setup.cfg", "requirements.txt")
+
+
+@dataclass
+class Plan:
+    """What a burst of changes calls for."""
+
+    changed: list[str] = field(default_factory=list)  # paths relative to ROOT, for the log
+    tree: bool = False  # a route file or folder appeared, vanished or moved
+    python: set[str] = field(default_factory=set)  # absolute .py paths under ROOT
+    templates: set[str] = field(default_factory=set)  # paths relative to app/pages
+    css: set[str] = field(default_factory=set)  # /_public/... URLs
+    public_other: bool = False
+    restart: str | None = None
+
+    @property
+    def empty(self) -> bool:
+        return not (self.tree or self.python or self.templates or self.css or self.public_other
+                    or self.restart)
+
+
+def classify(root: Path, changes: list[Change]) -> Plan:
+    """Sort a burst of file events into what must be done; pure (paths in, plan out)."""
+    plan = Plan()
+    root_text = str(root)
+    for change in changes:
+        for path in change.paths():
+            if is_noise(path):
+                continue
+            if not (path == root_text or path.startswith(root_text + os.sep)):
+                if path.endswith(".py"):
+                    plan.restart = plan.restart or f"{path} (outside ROOT) changed"
+                    plan.changed.append(path)
+                continue
+            rel = os.path.relpath(path, root_text).replace(os.sep, "/")
+            if _apply_one(plan, rel, path, change):
+                plan.changed.append(rel)
+    plan.changed = list(dict.fromkeys(plan.changed))
+    return plan
+
+
+def _apply_one(plan: Plan, rel: str, path: str, change: Change) -> bool:
+    """Record one path's change in ``plan``; False when devserver does not care about it."""
+    name = rel.rsplit("/", 1)[-1]
+    if "/" not in rel and (name in RESTART_FILES or name.startswith(".env")):
+        plan.restart = plan.restart or f"{rel} changed"
+        return True
+    structural = change.kind in ("created", "deleted", "moved") or change.is_dir
+    if rel == "app" or rel.startswith(("app/api/", "app/pages/")) or rel in ("app/api", "app/pages"):
+        plan.tree = plan.tree or structural
+    if rel.startswith("app/pages/"):
+        if rel.endswith(".html"):
+            plan.templates.add(rel.removeprefix("app/pages/"))
+            return True
+        return structural
+    if rel.startswith("public/") or rel == "public":
+        if rel.endswith(".css") and not structural:
+            plan.css.add("/_public/" + rel.removeprefix("public/"))
+        else:
+            plan.public_other = True
+        return True
+    if rel.endswith(".py"):
+        plan.python.add(path)
+        return True
+    return rel == "app" or (rel.startswith("app/api") and structural)
+
+
+class Reloader:
+    """Owns the watcher for one app and applies every burst of changes to it."""
+
+    def __init__(self, app: web.Application, graph: ImportGraph,
+                 restart: RestartHook | None) -> None:
+        self.app = app
+        self.config = app[CONFIG]
+        self.graph = graph
+        self.restart = restart
+        self.watcher: Watcher | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self.watcher = Watcher(self.config.root, asyncio.get_running_loop())
+        self.watcher.start()
+        self.watcher.ensure_watches(self._extra_folders())
+        self._task = asyncio.create_task(self._run(), name="devserver-reloader")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            try:
+                await self._task
+            except asyncio.CancelledError:
+                pass
+        if self.watcher is not None:
+            self.watcher.stop()
+
+    async def _run(self) -> None:
+        assert self.watcher is not None
+        async for batch in self.watcher.batches():
+            plan = classify(self.config.root, batch)
+            if plan.empty:
+                continue
+            started = time.perf_counter()
+            try:
+                report = await self.apply(plan, started)
+            except Exception as exc:  # noqa: BLE001 - our own failure: fall back to a restart
+                log.exception("in-place reload failed")
+                report = self._report(plan, started, "restart", f"in-place reload raised {exc!r}")
+                plan.restart = report.reason
+            if plan.restart:
+                await self._restart(report)
+                continue
+            log.info("%s", report.line())
+            await self.app[LIVE].announce(report)
+            self.watcher.ensure_watches(self._extra_folders())
+
+    async def apply(self, plan: Plan, started: float) -> ReloadReport:
+        """Apply a plan in place and say what was done."""
+        if plan.restart:
+            return self._report(plan, started, "restart", plan.restart, everything=True)
+        if plan.templates:
+            # NOTE: Jinja's auto_reload compares mtimes; clearing the cache also catches a save
+            # within the same mtime tick.
+            self.app[PAGES].env.cache.clear()  # type: ignore[union-attr]
+        names = self.graph.modules_for_files(plan.python)
+        affected = self.graph.dependents(names) if names else set()
+        stale_files = {self._display(f) for f in plan.python}
+        stale_files |= {self._display(f) for f in self._files_of(affected)}
+        self.graph.forget(affected)
+        state: AppState = self.app[STATE]
+        if plan.tree or stale_files:
+            fresh = frozenset(f for f in stale_files if f)
+            new = build_state(self.config, state, fresh, rescan=plan.tree)
+            new = await self._retry_broken(new, fresh)
+            self.app[STATE] = new  # the swap: one assignment, requests in flight keep the old one
+            state = new
+        return self._summary(plan, started, state, stale_files, affected, names)
+
+    async def _retry_broken(self, state: AppState, fresh: frozenset[str]) -> AppState:
+        """A module that fails right after a save may be half-written: try once more, then report."""
+        broken = frozenset(m.file for m in state.modules.values() if m.error and m.file in fresh)
+        if not broken:
+            return state
+        await asyncio.sleep(0.1)
+        assert self.watcher is not None
+        if not self.watcher.queue.empty():
+            return state  # more saves are coming; the next burst reloads again
+        return build_state(self.config, state, broken, rescan=False)
+
+    def _summary(self, plan: Plan, started: float, state: AppState, stale: set[str],
+                 affected: set[str], names: set[str]) -> ReloadReport:
+        routes = set()
+        for route in state.table.routes:
+            if route.api_file in stale:
+                routes.add(route.id)
+            page = route.page_file.removeprefix("app/pages/") if route.page_file else None
+            if page in plan.templates:
+                routes.add(route.id)
+        shared_template = any(t.rsplit("/", 1)[-1].startswith("_") for t in plan.templates)
+        everything = (plan.tree or plan.public_other or shared_template or PREFLIGHT in stale
+                      or bool(plan.python and not routes and affected))
+        reloaded = sorted(f for f in stale if f)
+        if plan.tree:
+            reloaded.insert(0, "route table")
+        if plan.templates:
+            reloaded += [f"app/pages/{t}" for t in sorted(plan.templates)]
+        errors = [m.error.message for m in state.modules.values()
+                  if m.error is not None and m.file in stale]
+        if len(affected) > len(names):
+            reason = "it and the modules that import it"
+        elif plan.python:
+            reason = "changed module"
+        else:
+            reason = "route files" if plan.tree else "templates" if plan.templates else "public files"
+        if plan.css and not (plan.tree or plan.python or plan.templates or plan.public_other):
+            reason = "stylesheet swapped in open pages"
+        mode = "css" if reason.startswith("stylesheet") else "in place"
+        return self._report(plan, started, mode, reason, reloaded, errors, sorted(routes), everything)
+
+    def _report(self, plan: Plan, started: float, mode: str, reason: str,
+                reloaded: list[str] | None = None, errors: list[str] | None = None,
+                routes: list[str] | None = None, everything: bool = False) -> ReloadReport:
+        return ReloadReport(tuple(plan.changed), tuple(reloaded or ()), mode, reason,
+                            (time.perf_counter() - started) * 1000, tuple(errors or ()),
+                            tuple(routes or ()), everything, tuple(sorted(plan.css)), time.time())
+
+    async def _restart(self, report: ReloadReport) -> None:
+        log.info("%s", report.line())
+        await self.app[LIVE].announce(report)
+        if self.restart is None:
+            log.warning("this change needs a restart of devserver to take effect")
+            return
+        await self.restart(report)
+
+    def _display(self, path: str) -> str:
+        try:
+            return Path(path).resolve().relative_to(self.config.root.resolve()).as_posix()
+        except ValueError:
+            return ""
+
+    def _files_of(self, names: set[str]) -> list[str]:
+        files = []
+        for name in names:
+            file = getattr(sys.modules.get(name), "__file__", None)
+            if isinstance(file, str):
+                files.append(file)
+        return files
+
+    def _extra_folders(self) -> list[Path]:
+        """Folders of imported modules outside ``app/``: project helpers, and code outside ROOT."""
+        root = str(self.config.root.resolve())
+        app_dir = os.path.join(root, "app")
+        folders = {Path(f).parent for f in self.graph.outside_files()}
+        for module in list(sys.modules.values()):
+            file = getattr(module, "__file__", None)
+            if isinstance(file, str) and file.startswith(root + os.sep) and not file.startswith(app_dir):
+                folders.add(Path(file).parent)
+        return sorted(folders)
+
+
+def install_import_graph(app: web.Application) -> ImportGraph:
+    """Hook imports before the first modules load, so every edge is recorded from the start."""
+    graph = ImportGraph(app[CONFIG].root)
+    graph.install()
+    app[GRAPH] = graph
+    return graph
+
+
+async def reload_context(app: web.Application) -> AsyncIterator[None]:
+    """``cleanup_ctx`` for a dev app with reload: the watcher lives as long as the app serves."""
+    graph = app[GRAPH]
+    reloader = Reloader(app, graph, app.get(RESTART))
+    await reloader.start()
+    try:
+        yield
+    finally:
+        await reloader.stop()
+        graph.uninstall()

@@ -1,0 +1,118 @@
+"""A worker process: serves the app on a listening socket inherited from the supervisor.
+
+Started by :mod:`devserver.supervisor` as ``python -m devserver.worker`` with its settings in the
+``DEVSERVER_WORKER`` environment variable. It tells the supervisor over a pipe when it is ready
+and when a change needs a restart; on SIGTERM it stops accepting, finishes the requests it has,
+and exits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import signal
+import socket
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from .config import Config
+from .keys import LIVE, RESTART
+from .live import ReloadReport
+
+__all__ = ["main", "serve_on", "worker_env"]
+
+log = logging.getLogger("devserver")
+ENV = "DEVSERVER_WORKER"
+
+
+def worker_env(config: Config, fd: int, control: int, generation: int) -> dict[str, str]:
+    settings = {**asdict(config), "root": str(config.root), "fd": fd, "control": control,
+                "generation": generation}
+    return {**os.environ, ENV: json.dumps(settings)}
+
+
+class _Control:
+    """The write end of the pipe to the supervisor: one JSON line per message."""
+
+    def __init__(self, fd: int | None) -> None:
+        self.fd = fd
+
+    def send(self, **message: Any) -> None:
+        if self.fd is None:
+            return
+        line = (json.dumps({"pid": os.getpid(), **message}) + "\n").encode()
+        with contextlib.suppress(OSError):
+            os.write(self.fd, line)
+
+
+async def serve_on(app: web.Application, sock: socket.socket, *, on_ready: Any = None,
+                   stop: asyncio.Event | None = None) -> None:
+    """Serve ``app`` on ``sock`` until ``stop`` is set; finish in-flight requests, then return."""
+    runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=10)
+    await runner.setup()
+    site = web.SockSite(runner, sock)
+    await site.start()
+    if on_ready is not None:
+        on_ready()
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        with contextlib.suppress(Exception):
+            await app[LIVE].close_all()
+        await runner.cleanup()
+
+
+async def _main(settings: dict[str, Any]) -> None:
+    from .cli import announce
+    from .server import create_app
+
+    control = _Control(settings.pop("control", None))
+    fd = settings.pop("fd")
+    generation = settings.pop("generation", 1)
+    config = Config(**{**settings, "root": Path(settings["root"])})
+    sock = socket.socket(fileno=fd)
+    sock.setblocking(False)
+    stop = asyncio.Event()
+
+    async def restart(report: ReloadReport) -> None:
+        # The supervisor starts a new worker; once it is ready, this one gets SIGTERM and drains.
+        control.send(restart=report.as_dict())
+
+    app = create_app(config)
+    app[RESTART] = restart
+
+    def ready() -> None:
+        if generation == 1:
+            announce(app, _url(sock))
+        control.send(ready=True)
+
+    await serve_on(app, sock, on_ready=ready, stop=stop)
+
+
+def _url(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.INFO, format="devserver: %(message)s", stream=sys.stderr)
+    settings = json.loads(os.environ[ENV])
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_main(settings))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
