@@ -109,7 +109,17 @@ def _set(result: Result, canonical: str, key: str, item: Any, where: str) -> Non
     else:
         if not isinstance(item, Mapping):
             raise ResultError(f"{where}: `session` must be a dict (use {{}} to clear it), got {item!r}")
-        result.session = dict(item)
+        result.session = _session(item, where)
+
+
+def _session(item: Mapping[Any, Any], where: str) -> dict[str, Any]:
+    """The session is stored as JSON in a cookie: only JSON values survive the round trip."""
+    try:
+        json.dumps(item)
+    except (TypeError, ValueError) as exc:
+        raise ResultError(f"{where}: `session` must hold plain JSON values (str, int, float, bool, "
+                          f"None, list, dict) to fit in the cookie: {exc}") from None
+    return dict(item)
 
 
 def _headers(item: Any, where: str) -> dict[str, str]:

@@ -1,9 +1,14 @@
-"""Sessions in the encrypted ``_idx`` cookie, through aiohttp-session (DESIGN §3).
+"""Sessions in the encrypted ``_idx`` cookie, through aiohttp-session's storage (DESIGN §3).
 
 The key comes from ``DEVSERVER_SECRET`` (any non-empty string), else from
 ``ROOT/.devserver/secret``, created on first use with mode 0600. If that file cannot be written
 (a read-only tree, a full disk) the server still starts, with a key that lasts until it stops,
 and says so: sessions are a convenience, not a reason to refuse to serve.
+
+NOTE: only aiohttp-session's cookie storage is used, not its middleware: the middleware keeps its
+state under plain string request keys, which aiohttp 3.14 answers with a ``NotAppKeyWarning``
+(an error under ``filterwarnings=error``, in a user's tests of their own app). Ours keeps the
+session under one typed key and also makes the expiry rolling, which aiohttp-session's is not.
 """
 
 from __future__ import annotations
@@ -12,20 +17,45 @@ import hashlib
 import logging
 import os
 import secrets
+import time
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
-from aiohttp_session import SESSION_KEY, Session, get_session
-from aiohttp_session import setup as setup_sessions
+from aiohttp.typedefs import Handler
+from aiohttp_session import Session, SessionData
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
 
 __all__ = ["COOKIE_NAME", "MAX_AGE", "install_sessions", "resolve_secret", "load_session",
-           "replace_session"]
+           "replace_session", "SessionStorage"]
 
 COOKIE_NAME = "_idx"
-MAX_AGE = 7 * 24 * 3600  # 7 days, renewed on every response that carries a session (rolling)
+MAX_AGE = 7 * 24 * 3600  # 7 days, renewed on every response to a request that carried a session
+COOKIE_LIMIT = 4096  # browsers drop larger cookies without a word
 
 log = logging.getLogger("devserver")
+
+
+class SessionStorage(EncryptedCookieStorage):
+    """aiohttp-session's encrypted cookie, with an expiry that rolls (DESIGN §3).
+
+    aiohttp-session drops a session ``max_age`` after it was *created*, however often it is used.
+    Stamping every cookie it writes with the time it was written makes the 7 days count from
+    the last response instead; Fernet's own ``ttl`` check agrees, as it dates the token the same.
+    """
+
+    def _get_session_data(self, session: Session) -> SessionData:
+        data = super()._get_session_data(session)
+        if data:
+            data["created"] = int(time.time())
+        return data
+
+
+# NOTE: this key belongs with the others in keys.py; it lives here until that file is free.
+SESSIONS = web.AppKey("devserver_sessions", SessionStorage)
+# web.RequestKey is new in aiohttp 3.14; older versions take a string key without a warning.
+_SESSION: Any = web.RequestKey("devserver_session", Session) if hasattr(web, "RequestKey") \
+    else "devserver_session"
 
 
 def resolve_secret(state_dir: Path) -> tuple[bytes, str]:
@@ -73,7 +103,7 @@ def _derive(text: str) -> bytes:
 
 
 def install_sessions(app: web.Application, key: bytes, *, secure: bool = False) -> None:
-    storage = EncryptedCookieStorage(
+    app[SESSIONS] = SessionStorage(
         key,
         cookie_name=COOKIE_NAME,
         max_age=MAX_AGE,
@@ -82,12 +112,21 @@ def install_sessions(app: web.Application, key: bytes, *, secure: bool = False) 
         path="/",
         secure=secure or None,
     )
-    setup_sessions(app, storage)
+    app.middlewares.append(_save_session)
 
 
 async def load_session(request: web.Request) -> Session:
     """The session; a tampered or undecryptable cookie is an empty session, never an error."""
-    session: Session = await get_session(request)
+    session: Session | None = request.get(_SESSION)
+    if session is None:
+        storage = request.app[SESSIONS]
+        try:
+            session = await storage.load_session(request)
+        except Exception as exc:  # noqa: BLE001 - a cookie is client input: never a 500
+            log.warning("devserver: ignoring an unreadable %s cookie (%s)", COOKIE_NAME,
+                        type(exc).__name__)
+            session = await storage.new_session()
+        request[_SESSION] = session
     return session
 
 
@@ -97,8 +136,33 @@ def replace_session(session: Session, new: dict[str, object]) -> None:
     session.update(new)
 
 
-def touch_session(request: web.Request) -> None:
-    """Re-send a non-empty session so its 7-day expiry rolls forward."""
-    session = request.get(SESSION_KEY)
-    if isinstance(session, Session) and not session.empty:
-        session.changed()
+@web.middleware
+async def _save_session(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Write the session of a request that read it into the response: every time, so it rolls."""
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        await _save(request, exc)
+        raise
+    await _save(request, response)
+    return response
+
+
+async def _save(request: web.Request, response: web.StreamResponse) -> None:
+    session: Session | None = request.get(_SESSION)
+    if session is None or response.prepared:
+        return  # never read; or a streamed response whose headers are already sent
+    storage = request.app[SESSIONS]
+    if session.empty:
+        # A cookie came in, yet the session is empty: the handler cleared it, or it could not be
+        # read (tampered, another key, expired). Either way, delete it rather than carry it on.
+        if COOKIE_NAME in request.cookies:
+            await storage.save_session(request, response, session)
+        return
+    await storage.save_session(request, response, session)
+    morsel = response.cookies.get(COOKIE_NAME)
+    if morsel is not None and len(morsel.OutputString()) > COOKIE_LIMIT:
+        log.warning("devserver: the session cookie is %d bytes; browsers drop cookies over %d, so "
+                    "this session will be lost. Keep ids in the session, not data.",
+                    len(morsel.OutputString()), COOKIE_LIMIT)
+
