@@ -130,5 +130,5 @@ def _file(value: Any) -> Any:
 
 
 def _too_large(length: int | None, limit: int) -> str:
-    size = f"{length} bytes" if length is not None else "more"
-    return f"request body too large: {size}, the limit is {limit} bytes (change it with --max-body)"
+    size = f"{length} bytes, over" if length is not None else "over"
+    return f"request body too large: {size} the limit of {limit} bytes (change it with --max-body BYTES)"

@@ -83,7 +83,9 @@ def normalize(value: object, where: str) -> Result | web.StreamResponse:
 def _unknown_key(where: str, key: object) -> str:
     text = f"{where} returned an unknown key {key!r}"
     if isinstance(key, str):
-        close = difflib.get_close_matches(key, KNOWN_KEYS, n=1, cutoff=0.5)
+        # NOTE: a difference of case first (`statuscode` is `statusCode`, not `status_code`).
+        same = [known for known in KNOWN_KEYS if known.lower() == key.lower()]
+        close = same or difflib.get_close_matches(key, KNOWN_KEYS, n=1, cutoff=0.5)
         if close:
             return f"{text}; did you mean `{close[0]}`?"
     return f"{text}; known keys: {', '.join(KNOWN_KEYS)}"
