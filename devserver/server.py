@@ -193,7 +193,7 @@ async def _page(request: web.Request, state: AppState, match: Match, result: Res
     except Exception as exc:  # noqa: BLE001 - template errors of every kind become a 500 page
         return _error(request, from_exception(exc, config.root), pref)
     snippet = store_script(store)
-    if config.dev:
+    if config.dev and config.reload:
         snippet += client_snippet(route.id)
     html = inject_before_body_end(html, snippet)
     headers = _result_headers(result)
@@ -286,7 +286,7 @@ def _error(request: web.Request, info: ErrorInfo, pref: Preference) -> web.Respo
         html = _app_error_page(request, info)
     response = error_response(info, wants_json=pref.wants_json, dev=config.dev,
                               env=request.app[OWN_TEMPLATES], html=html)
-    if config.dev and not pref.wants_json and isinstance(response.text, str):
+    if config.dev and config.reload and not pref.wants_json and isinstance(response.text, str):
         # The error page reloads itself once the file that broke is saved again.
         response.text = inject_before_body_end(response.text, client_snippet(None))
     return response
