@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from devserver.routing import Candidate, Explanation, RouteFile, build_table
+from devserver.routing import Candidate, Explanation, InvalidPath, RouteFile, build_table
 
 from .test_precedence import GOLDEN, GOLDEN_PATHS
 
@@ -197,3 +199,37 @@ def test_as_dict() -> None:
     assert candidates[0] == {"rank": 1, "route": "about", "pattern": "/about", "outcome": "no-match",
                              "reason": "static `about` ≠ `users`", "params": None}
     assert isinstance(e.candidates[0], Candidate)
+
+
+# --- explain and match never disagree --------------------------------------------------------------
+
+SPELLINGS = ["a", "b", "[x]", "$y", "[[o]]", "[...r]", "[[...q]]", "$$", "index", "[[x]", "book-[x]"]
+PATH_SEGMENTS = ["a", "b", "c", "index", "", "%zz", "%2F", "A", "book-[x]"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.lists(st.sampled_from(SPELLINGS), max_size=4).map("/".join), min_size=1, max_size=8),
+       st.lists(st.sampled_from(PATH_SEGMENTS), max_size=5))
+def test_explain_and_match_agree(ids: list[str], segs: list[str]) -> None:
+    table = build_table(ids)
+    path = "/" + "/".join(segs)
+    e = table.explain(path)
+    try:
+        found = table.match(path)
+    except InvalidPath:
+        assert e.status == 400
+        return
+    assert e.winner == (found.route if found is not None else None)
+    if found is None:
+        assert e.status == 404
+        return
+    assert e.params == found.params
+    assert e.status == (500 if found.spec.errors else 200)
+    assert [c.outcome for c in e.candidates].count("winner") == 1
+
+
+@pytest.mark.parametrize("path", ["/", "//", "///", "/a//", "//a", "/a/", "/a?x", "a"])
+def test_explain_and_match_agree_on_slashes(path: str) -> None:
+    table = build_table(["index", "a", "[x]", "[[...all]]"])
+    found = table.match(path)
+    assert table.explain(path).winner == (found.route if found is not None else None)

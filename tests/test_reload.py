@@ -282,3 +282,27 @@ def test_no_reload_turns_it_all_off(app_root: Path) -> None:
         assert "live.js" not in get(running.url + "/page", "text/html")[1]
     finally:
         running.stop()
+
+
+def test_reading_many_files_does_not_flood_the_watcher(server: Server, app_root: Path) -> None:
+    """watchdog 7 reports file opens unless told not to; a busy tree must not drown real edits."""
+    data = app_root / "app/data"
+    for n in range(300):
+        save(data / f"f{n}.txt", "x")
+    time.sleep(0.3)
+    for _ in range(5):
+        for n in range(300):
+            (data / f"f{n}.txt").read_text()
+    save(app_root / "app/lib/words.py", "WORD = 'after the flood'\n")
+    eventually(lambda: get(server.url + "/hello")[1]["greeting"] == "hello after the flood")
+    assert "overflow" not in server.output.lower()
+
+
+def test_watcher_asks_only_for_writes_creations_deletions_and_moves() -> None:
+    from watchdog import events
+
+    from devserver.watcher import Watcher
+
+    kinds = set(Watcher._filter(None))  # type: ignore[arg-type]
+    assert events.FileOpenedEvent not in kinds and events.FileClosedNoWriteEvent not in kinds
+    assert {events.FileModifiedEvent, events.FileCreatedEvent, events.FileMovedEvent} <= kinds
