@@ -121,7 +121,8 @@ def test_routes_added_renamed_and_deleted(server: Server, app_root: Path) -> Non
     save(app_root / "app/api/team/[id].py", "async def get(req):\n    return {'json': req.params}\n")
     eventually(lambda: get(server.url + "/team/7")[1] == {"id": "7"})
     (app_root / "app/api/team").rename(app_root / "app/api/crew")
-    eventually(lambda: get(server.url + "/crew/7")[1] == {"id": "7"} and get(server.url + "/team/7")[0] == 404)
+    eventually(lambda: get(server.url + "/crew/7")[1] == {"id": "7"}
+               and get(server.url + "/team/7")[0] == 404)
 
 
 def test_syntax_error_breaks_only_its_route_and_a_fix_heals_it(server: Server, app_root: Path) -> None:
