@@ -143,7 +143,7 @@ async def _serve(request: web.Request, state: AppState, match: Match,
     try:
         result = await call_handler(handler, req, where)
     except HandlerFailure as failure:
-        return _error(request, _failure_info(request, failure, module.file), pref)
+        return _error(request, _failure_info(request, failure, module.file, handler.line), pref)
     if isinstance(result, web.StreamResponse):
         return result
     if result.session is not None:
@@ -157,7 +157,7 @@ async def _serve(request: web.Request, state: AppState, match: Match,
             return await _page(request, state, match, result, method, pref, req)
         return _api_response(result, method, pref, where)
     except ResultError as exc:
-        return _error(request, ErrorInfo(500, str(exc), "ResultError", module.file), pref)
+        return _error(request, _result_error(request, str(exc), module.file, handler.line), pref)
 
 
 def _wants_page(route: Route, pref: Preference) -> bool:
@@ -262,10 +262,18 @@ def _load_error_info(request: web.Request, err: Any) -> ErrorInfo:
                      traceback=err.traceback or None)
 
 
-def _failure_info(request: web.Request, failure: HandlerFailure, file: str) -> ErrorInfo:
+def _failure_info(request: web.Request, failure: HandlerFailure, file: str,
+                  line: int | None = None) -> ErrorInfo:
     if failure.exc is None:
-        return ErrorInfo(500, failure.message, "ResultError", file)
+        return _result_error(request, failure.message, file, line)
     return from_exception(failure.exc, request.app[CONFIG].root)
+
+
+def _result_error(request: web.Request, message: str, file: str, line: int | None) -> ErrorInfo:
+    """A bad return value: no traceback to show, so point at the handler that returned it."""
+    line = line or None
+    source = source_context(str(request.app[CONFIG].root / file), line) if line else ()
+    return ErrorInfo(500, message, "ResultError", file, line, source)
 
 
 def _not_found(request: web.Request, state: AppState, pref: Preference) -> web.Response:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import http.client
 import io
 import json
+import textwrap
 import threading
 import time
 import urllib.parse
@@ -22,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiohttp import FormData
 
 from devserver import create_app
 from tests.conftest import Server, start_server, write_app
@@ -267,12 +269,20 @@ APP: dict[str, str] = {
         raise RuntimeError("broken at import")
     """,
     "app/api/health.py": """
+        import os
+
         async def get(req):
-            return {"json": {"ok": True}}
+            return {"json": {"ok": True, "pid": os.getpid()}}
     """,
 }
 BOOM_HELPER_LINE = 2  # `raise ValueError("kaboom")` in app/api/boom.py
 BOOM_SYNC_LINE = 8  # `return 1 / 0`
+
+
+def line_of(rel: str, text: str) -> int:
+    """The line of ``text`` in the app file ``rel`` as write_app writes it (dedented)."""
+    lines = textwrap.dedent(APP[rel]).lstrip("\n").splitlines()
+    return next(n for n, line in enumerate(lines, 1) if line.startswith(text))
 
 
 # --- a raw HTTP client ------------------------------------------------------------------------
@@ -347,7 +357,7 @@ def send_json(value: Any) -> tuple[bytes, dict[str, str]]:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     root = write_app(tmp_path_factory.mktemp("api-contract"), APP)
-    running = start_server(root, "--no-reload", "--max-body", str(MAX_BODY))
+    running = start_server(root, "--max-body", str(MAX_BODY))
     yield running
     running.stop()
 
@@ -523,20 +533,20 @@ def test_override_to_a_missing_method_is_405(url: str) -> None:
 
 def test_req_fields(url: str) -> None:
     body, headers = send_json({"n": 1})
-    reply = fetch(url, "PATCH", "/inspect/42?a=1&a=2&b=x&c=&d=%20y",
+    reply = fetch(url, "PATCH", "/inspect/42?a=1&a=2&b=x&c=&d=%20y&e",
                   headers={**headers, "X-Custom": "hello"}, body=body)
     assert reply.status == 200
     data = reply.json()
     assert data["method"] == "PATCH"
     assert data["path"] == "/inspect/42"
     assert data["params"] == {"id": "42"}
-    assert data["query"] == {"a": ["1", "2"], "b": "x", "c": "", "d": " y"}
+    assert data["query"] == {"a": ["1", "2"], "b": "x", "c": "", "d": " y", "e": ""}
     assert data["lower"] == data["upper"] == data["mixed"] == "hello"
     assert data["body"] == {"n": 1}
     assert data["session"] == {}
     assert data["session_type"] == "dict"
     assert data["raw_is_request"] is True
-    assert data["raw_path_qs"] == "/inspect/42?a=1&a=2&b=x&c=&d=%20y"
+    assert data["raw_path_qs"] == "/inspect/42?a=1&a=2&b=x&c=&d=%20y&e"
 
 
 def test_req_params_are_percent_decoded_and_catch_all_is_a_list(url: str) -> None:
@@ -741,10 +751,13 @@ def test_unknown_key_is_500_naming_it_and_suggesting(url: str, key: str, suggest
         assert f"'{key}'" in error["message"]
         assert f"did you mean `{suggestion}`" in error["message"]
         assert "app/api/result.py" in error["message"]
-        assert error["file"] == "app/api/result.py"
+        handler = "async def get(" if method == "GET" else "def post("
+        assert (error["file"], error["line"]) == ("app/api/result.py",
+                                                  line_of("app/api/result.py", handler))
     page = result(url, key, accept=HTML)
     assert page.status == 500
     assert page.header("Content-Type").startswith("text/html")
+    assert f"app/api/result.py:{line_of('app/api/result.py', 'async def get(')}" in page.text
     assert f"did you mean <code>{suggestion}</code>" in page.text or f"`{suggestion}`" in page.text
 
 
@@ -878,6 +891,7 @@ def test_a_module_that_fails_to_import_is_a_500_for_its_route_only(url: str) -> 
 
 @pytest.mark.parametrize("method", ["GET", "POST"])
 def test_sys_exit_in_a_handler_is_a_500_and_the_server_stays_up(server: Server, method: str) -> None:
+    worker = fetch(server.url, "GET", "/health").json()["pid"]
     reply = fetch(server.url, method, "/exit")
     assert reply.status == 500
     error = reply.json()["error"]
@@ -885,7 +899,7 @@ def test_sys_exit_in_a_handler_is_a_500_and_the_server_stays_up(server: Server, 
     assert "sys.exit" in error["message"]
     time.sleep(0.1)
     assert server.proc.poll() is None
-    assert fetch(server.url, "GET", "/health").json() == {"ok": True}
+    assert fetch(server.url, "GET", "/health").json() == {"ok": True, "pid": worker}  # not restarted
 
 
 # --- headers every response gets ------------------------------------------------------------------
@@ -987,6 +1001,14 @@ async def test_outside_dev_the_contract_still_holds(aiohttp_client: Any, prod_ro
     assert set((await resp.json())["error"]) == {"status", "message"}
     resp = await client.get("/loc", headers={"Accept": HTML}, allow_redirects=False)
     assert (resp.status, resp.headers["Location"]) == (302, "/target")
+    data = FormData()
+    data.add_field("title", "report")
+    data.add_field("upload", b"\x00\x01", filename="a.bin", content_type="application/x-test")
+    resp = await client.post("/body", data=data)
+    assert await resp.json() == {"dict": {
+        "title": {"str": "report"},
+        "upload": {"file": {"filename": "a.bin", "content_type": "application/x-test",
+                            "data": "\x00\x01", "data_type": "bytes"}}}}
 
 
 @pytest.mark.asyncio

@@ -134,7 +134,7 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Serv
     try:
         for name, secret in (("a", SHARED_SECRET), ("b", SHARED_SECRET), ("file", "")):
             root = write_app(tmp_path_factory.mktemp(f"sessions-{name}"), APP)
-            started[name] = start_server(root, "--no-reload", env={"DEVSERVER_SECRET": secret})
+            started[name] = start_server(root, env={"DEVSERVER_SECRET": secret})
         yield started
     finally:
         for server in started.values():
