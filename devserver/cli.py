@@ -51,6 +51,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--max-body", type=_size, default=DEFAULT_MAX_BODY, metavar="BYTES",
                      help=f"largest request body in bytes (default: {DEFAULT_MAX_BODY})")
     run.add_argument("--editor", default=None, help="editor link scheme for the dashboard (default: vscode)")
+    run.add_argument("--cors", action="store_true",
+                     help="answer CORS preflights and allow any Origin (for a frontend on another port)")
+    run.add_argument("--ready-file", metavar="PATH", default=None,
+                     help="write the URL to PATH once the server answers (for test runners)")
 
     routes = sub.add_parser("routes", help="print the route table and its problems")
     routes.add_argument("root", nargs="?", default=".", metavar="ROOT")
@@ -138,7 +142,7 @@ def _run(args: argparse.Namespace) -> int:
     root = _project(args.root)
     config = Config(root, dev=True, host=args.host, port=args.port, reload=not args.no_reload,
                     max_body=args.max_body, editor=args.editor or os.environ.get("DEVSERVER_EDITOR")
-                    or "vscode")
+                    or "vscode", cors=args.cors, ready_file=_ready_file(args.ready_file))
     if not is_loopback(config.host):
         log.warning("warning: binding %s makes devserver reachable from other machines, and its "
                     "dashboard and error pages show file paths and tracebacks; use --host 127.0.0.1 "
@@ -153,7 +157,27 @@ def _run(args: argparse.Namespace) -> int:
     else:
         code = _serve_here(config, sock)
     print("devserver: stopped", file=sys.stderr)
+    if config.ready_file:
+        Path(config.ready_file).unlink(missing_ok=True)  # a stale URL must not look ready
     return code
+
+
+def _ready_file(arg: str | None) -> str | None:
+    """``--ready-file PATH``: absolute, and any previous one removed, so a poller waits for us."""
+    if arg is None:
+        return None
+    path = Path(arg).expanduser().resolve()
+    if not path.parent.is_dir():
+        raise UsageError(f"--ready-file {arg!r}: folder {str(path.parent)!r} does not exist")
+    path.unlink(missing_ok=True)
+    return str(path)
+
+
+def write_ready_file(path: str, url: str) -> None:
+    """Write ``url`` to ``path`` in one step (a reader never sees half a URL)."""
+    tmp = f"{path}.{os.getpid()}.tmp"
+    Path(tmp).write_text(url + "\n")
+    os.replace(tmp, path)
 
 
 def _serve_here(config: Config, sock: socket.socket) -> int:
@@ -212,7 +236,7 @@ def url_for(sock: socket.socket) -> str:
 
 def announce(app: web.Application, url: str) -> None:
     """The lines a person reads first: where it serves, and what is wrong with the routes."""
-    from .keys import STATE
+    from .keys import CONFIG, STATE
 
     state: AppState = app[STATE]
     routes = len(state.table.routes)
@@ -226,6 +250,9 @@ def announce(app: web.Application, url: str) -> None:
             log.warning("broken module: %s", module.error.message)
     for warning in state.warnings:
         log.warning("%s", warning)
+    ready_file = app[CONFIG].ready_file
+    if ready_file:
+        write_ready_file(ready_file, url)
 
 
 def app_root(app: web.Application) -> Path:

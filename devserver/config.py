@@ -22,6 +22,10 @@ class Config:
     reload: bool = True
     max_body: int = DEFAULT_MAX_BODY
     editor: str = "vscode"
+    # Answer CORS preflights and add Access-Control-* headers for any Origin (`--cors`).
+    cors: bool = False
+    # `devserver run --ready-file PATH`: where to write the URL once it answers.
+    ready_file: str | None = None
 
     @property
     def app_dir(self) -> Path:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import jinja2
 from aiohttp import web
 
@@ -11,7 +13,11 @@ from .live import LiveHub, RestartHook
 from .pages import PageRenderer
 from .state import AppState
 
-__all__ = ["CONFIG", "STATE", "OWN_TEMPLATES", "PAGES", "LIVE", "RESTART", "GRAPH"]
+if TYPE_CHECKING:  # they import this module
+    from .controls import Controls
+    from .journal import Journal
+
+__all__ = ["CONFIG", "STATE", "OWN_TEMPLATES", "PAGES", "LIVE", "RESTART", "GRAPH", "JOURNAL", "CONTROLS"]
 
 CONFIG = web.AppKey("devserver_config", Config)
 # The current routes and modules. A reload builds a new AppState and swaps this one reference,
@@ -26,3 +32,6 @@ LIVE = web.AppKey("devserver_live", LiveHub)
 RESTART: web.AppKey[RestartHook] = web.AppKey("devserver_restart")
 # The import graph of project modules (dev with reload only).
 GRAPH = web.AppKey("devserver_import_graph", ImportGraph)
+# The request journal and the per-route controls (dev only; devserver.journal, devserver.controls).
+JOURNAL: web.AppKey[Journal] = web.AppKey("devserver_journal")
+CONTROLS: web.AppKey[Controls] = web.AppKey("devserver_controls")

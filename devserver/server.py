@@ -8,6 +8,7 @@ assignment (STYLE §6). Only this module and its helpers know aiohttp.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from aiohttp import web
 from multidict import CIMultiDict
 
 from .config import Config
+from .controls import install_testing
 from .errorpages import ErrorInfo, error_response, from_exception, own_templates, source_context
 from .handlers import HandlerFailure, call_handler, override_method, run_preflight
 from .internal import handle_internal, is_internal
@@ -46,8 +48,7 @@ def create_app(root: str | Path | Config, *, dev: bool = True,
     else:
         config = Config(Path(root).resolve(), dev=dev, reload=False)
     if max_body is not None:
-        config = Config(config.root, config.dev, config.host, config.port, config.reload, max_body,
-                        config.editor)
+        config = replace(config, max_body=max_body)
     # NOTE: aiohttp enforces client_max_size while reading a body; read_body also checks
     # Content-Length first, so an oversized upload is refused before it is read.
     app = web.Application(client_max_size=config.max_body)
@@ -63,6 +64,7 @@ def create_app(root: str | Path | Config, *, dev: bool = True,
     app[LIVE] = LiveHub()
     key, _source = resolve_secret(config.state_dir)
     install_sessions(app, key)
+    install_testing(app)  # dev: the request journal and test controls; --cors: CORS headers
     app.router.add_route("*", "/{tail:.*}", dispatch)
     if watching:
         app.cleanup_ctx.append(reload_context)
