@@ -177,6 +177,7 @@ class Journal:
         :class:`RequestNotFound` listing the nearest requests and the routes they hit, and (with
         ``describe``) where the app would route the expected request.
         """
+        __tracebackhide__ = True
         method = method.upper()
         entries = self.entries
         same = [e for e in entries if _same_request(e, method, path)]
