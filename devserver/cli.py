@@ -56,6 +56,16 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--ready-file", metavar="PATH", default=None,
                      help="write the URL to PATH once the server answers (for test runners)")
 
+    serve = sub.add_parser("serve", help="serve ROOT for production with gunicorn (no reload, no dashboard)")
+    serve.add_argument("root", nargs="?", default=".", metavar="ROOT")
+    serve.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+    serve.add_argument("--port", type=_port, default=8000, help="port (default: 8000)")
+    serve.add_argument("--workers", type=_workers, default=2, help="worker processes (default: 2)")
+
+    init = sub.add_parser("init", help="create a new app in folder NAME")
+    init.add_argument("name", metavar="NAME", help="the folder to create (or fill)")
+    init.add_argument("--force", action="store_true", help="overwrite files that exist")
+
     routes = sub.add_parser("routes", help="print the route table and its problems")
     routes.add_argument("root", nargs="?", default=".", metavar="ROOT")
     routes.add_argument("--json", action="store_true", help="print JSON for tools")
@@ -96,6 +106,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _run(args)
         if args.command == "routes":
             return _routes(args)
+        if args.command == "init":
+            return _init(args)
+        if args.command == "serve":
+            return _serve_production(args)
         return _match(args)
     except UsageError as exc:
         print(f"devserver: error: {exc}", file=sys.stderr)
@@ -112,6 +126,46 @@ def _project(root_arg: str) -> Path:
         raise UsageError(f"{root_arg!r} has no app/ folder: put API routes in app/api/ and pages in "
                          "app/pages/ (see the README)")
     return root.resolve()
+
+
+def _workers(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 64:
+        raise argparse.ArgumentTypeError(f"--workers takes a number from 1 to 64, got {text!r}")
+    return int(text)
+
+
+def _serve_production(args: argparse.Namespace) -> int:
+    """``devserver serve``: gunicorn with aiohttp's worker, ROOT passed in the environment."""
+    import shutil
+
+    root = _project(args.root)
+    gunicorn = shutil.which("gunicorn") or str(Path(sys.executable).parent / "gunicorn")
+    if not Path(gunicorn).exists():
+        raise UsageError("devserver serve needs gunicorn: pip install 'devserver[prod]'")
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    argv = [gunicorn, "devserver.serve:app", "-k", "aiohttp.GunicornWebWorker", "-w", str(args.workers),
+            "-b", f"{host}:{args.port}", "--access-logfile", "-"]
+    os.environ["DEVSERVER_ROOT"] = str(root)
+    print(f"devserver: serving {root} for production at http://{host}:{args.port}/ "
+          f"with {args.workers} workers", flush=True)
+    os.execv(gunicorn, argv)
+    return 0  # pragma: no cover - execv does not return
+
+
+def _init(args: argparse.Namespace) -> int:
+    from .init import InitError, init_project
+
+    target = Path(args.name).expanduser()
+    if target.exists() and not target.is_dir():
+        raise UsageError(f"{args.name!r} exists and is not a folder")
+    try:
+        written = init_project(target, force=args.force)
+    except InitError as exc:
+        raise UsageError(str(exc)) from None
+    for path in written:
+        print(f"  created {path}")
+    print(f"\nNext: devserver run {args.name}   (then open http://127.0.0.1:3333/)")
+    return 0
 
 
 def _routes(args: argparse.Namespace) -> int:
