@@ -233,7 +233,8 @@ def _failure(method: str, path: str, times: int | None, json_value: Any, form: A
         lines.append("No request was recorded since the last reset.")
     elif not found:
         near = nearest(entries, method, path)
-        lines.append(f"The nearest of {len(entries)} recorded requests:")
+        lines.append("The only recorded request:" if len(entries) == 1 else
+                     f"The nearest of {len(entries)} recorded requests:")
         lines += [f"  {e.describe()}" for e in near]
     if describe is not None:
         lines.append(f"Routing {method} {path.split('?', 1)[0]}: {describe(method, path)}")

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import difflib
 import socket
+import sys
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -99,9 +100,10 @@ def devserver_options(pytestconfig: pytest.Config) -> Options | Mapping[str, Any
 
 
 @pytest.fixture
-def devserver_app(devserver_root: Path, devserver_options: Options | Mapping[str, Any]) -> web.Application:
+def devserver_app(devserver_root: Path | str,
+                  devserver_options: Options | Mapping[str, Any]) -> web.Application:
     """A fresh dev-mode app (no reload) for ``aiohttp_client(devserver_app)``."""
-    return _create_app(devserver_root, Options.of(devserver_options))
+    return _create_app(_root(devserver_root), Options.of(devserver_options))
 
 
 def _client_fixture() -> Any:
@@ -136,10 +138,10 @@ def _devserver_servers() -> Iterator[_Servers]:
 
 
 @pytest.fixture
-def devserver_live(devserver_root: Path, devserver_options: Options | Mapping[str, Any],
+def devserver_live(devserver_root: Path | str, devserver_options: Options | Mapping[str, Any],
                    _devserver_servers: _Servers) -> LiveServer:
     """A real server on 127.0.0.1, shared by the session and reset before this test."""
-    live = _devserver_servers.get(devserver_root, Options.of(devserver_options))
+    live = _devserver_servers.get(_root(devserver_root), Options.of(devserver_options))
     live.reset()
     return live
 
@@ -323,8 +325,32 @@ def _create_app(root: Path, options: Options) -> web.Application:
     from .config import Config
     from .server import create_app
 
+    _claim_app_package(root)
     config = Config(root, dev=True, reload=False, host="127.0.0.1", port=0, cors=options.cors)
     return create_app(config, max_body=options.max_body)
+
+
+def _root(value: str | Path) -> Path:
+    """An overriding ``devserver_root`` may return a str or a relative path."""
+    return _project(Path(value).expanduser().resolve(), "the devserver_root fixture")
+
+
+def _claim_app_package(root: Path) -> None:
+    """Make ``from app.lib import x`` mean ``root``'s ``app`` while its modules load.
+
+    NOTE: every project calls its package ``app``. When one test session serves two roots, the
+    modules of the first (cached in ``sys.modules``) would answer the second's imports. Modules
+    already loaded keep working: their handlers hold their own references.
+    """
+    for name, module in list(sys.modules.items()):
+        if name == "app" or name.startswith("app."):
+            file = getattr(module, "__file__", None)
+            if file is None or not Path(file).resolve().is_relative_to(root):
+                del sys.modules[name]
+    text = str(root)
+    if text in sys.path:
+        sys.path.remove(text)
+    sys.path.insert(0, text)
 
 
 def _project(path: Path, where: str) -> Path:
