@@ -8,6 +8,7 @@ read-only ``req``. The store is also embedded before ``</body>`` as
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -17,7 +18,7 @@ import jinja2
 
 from .responses import json_default
 
-__all__ = ["PageRenderer", "store_script", "inject_before_body_end", "merge_store"]
+__all__ = ["PageRenderer", "StoreError", "store_script", "inject_before_body_end", "merge_store"]
 
 # PERF: one translate() pass over the serialized JSON; every character that could end the
 # script element, open an HTML comment or end a JS line becomes a JSON escape that means the same.
@@ -31,14 +32,58 @@ _SCRIPT_SAFE = str.maketrans({
 _BODY_END = re.compile(r"</body\s*>", re.IGNORECASE)
 
 
+class StoreError(ValueError):
+    """The store holds a value that ``JSON.parse`` could not read back (a 500 that says where)."""
+
+
 def store_script(store: Any) -> str:
     """The store as a JSON script element that ``JSON.parse(el.textContent)`` reads back exactly.
 
     >>> store_script({"x": "</script>"})
     '<script type="application/json" id="devserver-store">{"x": "\\\\u003c/script\\\\u003e"}</script>'
+
+    Raises :class:`StoreError` for a value JSON cannot hold (an object, NaN, infinity), naming
+    where in the store it is: silently dropping it would give the browser a different store.
     """
-    text = json.dumps(store, default=json_default, ensure_ascii=False).translate(_SCRIPT_SAFE)
+    try:
+        text = json.dumps(store, default=json_default, ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        where = _bad_value(store) or str(exc)
+        raise StoreError(f"the page's store cannot be embedded as JSON: {where}; "
+                         "put only JSON values in `json` and in preflight's dict (dates, UUIDs, "
+                         "decimals, sets and dataclasses are converted)") from exc
+    text = text.translate(_SCRIPT_SAFE)
     return f'<script type="application/json" id="devserver-store">{text}</script>'
+
+
+def _bad_value(value: Any, where: str = "store", seen: frozenset[int] = frozenset()) -> str:
+    """Where the first value that is not JSON sits, as ``store['a'][0]``, and what it is."""
+    if isinstance(value, float):
+        return "" if math.isfinite(value) else f"{where} is {value!r}, which JSON cannot hold"
+    if value is None or isinstance(value, str | int):
+        return ""
+    if id(value) in seen:
+        return f"{where} contains itself"
+    seen = seen | {id(value)}
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if key is not None and not isinstance(key, str | int | float):
+                return f"{where} has a key of type {type(key).__name__}"
+            found = _bad_value(item, f"{where}[{key!r}]", seen)
+            if found:
+                return found
+        return ""
+    if isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            found = _bad_value(item, f"{where}[{index}]", seen)
+            if found:
+                return found
+        return ""
+    try:
+        converted = json_default(value)
+    except TypeError:
+        return f"{where} is an object of type {type(value).__name__}, which JSON cannot hold"
+    return _bad_value(converted, where, seen)
 
 
 def inject_before_body_end(html: str, snippet: str) -> str:
@@ -61,6 +106,17 @@ def merge_store(preflight: Mapping[str, Any] | None, data: Any, has_data: bool) 
     return store
 
 
+def _template_default(value: object) -> object:
+    if isinstance(value, Mapping):
+        return dict(value)
+    return json_default(value)
+
+
+def _template_json(value: Any, **kwargs: Any) -> str:
+    """What Jinja's ``tojson`` filter calls: our converters plus read-only mappings."""
+    return json.dumps(value, default=_template_default, **kwargs)
+
+
 class PageRenderer:
     """The Jinja2 environment over ``app/pages`` (autoescaped, reloading changed templates)."""
 
@@ -74,6 +130,9 @@ class PageRenderer:
             auto_reload=dev,
             enable_async=False,
         )
+        # NOTE: `req.params`, `req.query` and `req.session` are read-only mappings, which
+        # json.dumps refuses; `{{ req.params | tojson }}` must work like it does for a dict.
+        self.env.policies["json.dumps_function"] = _template_json
 
     def has(self, name: str) -> bool:
         return (self.pages_dir / name).is_file()

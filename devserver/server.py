@@ -23,7 +23,7 @@ from .internal import handle_internal, is_internal
 from .keys import CONFIG, LIVE, OWN_TEMPLATES, PAGES, STATE
 from .live import LiveHub, client_snippet
 from .negotiation import Preference, preference
-from .pages import PageRenderer, inject_before_body_end, merge_store, store_script
+from .pages import PageRenderer, StoreError, inject_before_body_end, merge_store, store_script
 from .public import PREFIX as PUBLIC_PREFIX
 from .public import PublicPathError, serve_public
 from .request import FORM_TYPES, BodyError, Req, flatten, read_body
@@ -170,9 +170,10 @@ def _wants_page(route: Route, pref: Preference) -> bool:
 
 
 def _not_acceptable(request: web.Request, route: Route, pref: Preference) -> web.Response:
+    # Outside dev no file path is ever shown, not even the one we suggest.
+    hint = f"; add app/api/{route.id}.py to answer JSON" if request.app[CONFIG].dev else ""
     return _error(request, ErrorInfo(
-        406, f"{route.id} has only a page (HTML), and this client accepts no HTML; add "
-             f"app/api/{route.id}.py to answer JSON"), pref)
+        406, f"{route.id} has only a page (HTML), and this client accepts no HTML{hint}"), pref)
 
 
 async def _page(request: web.Request, state: AppState, match: Match, result: Result, method: str,
@@ -194,7 +195,10 @@ async def _page(request: web.Request, state: AppState, match: Match, result: Res
         html = request.app[PAGES].render(name, {"store": store, "req": req.as_context()})
     except Exception as exc:  # noqa: BLE001 - template errors of every kind become a 500 page
         return _error(request, from_exception(exc, config.root), pref)
-    snippet = store_script(store)
+    try:
+        snippet = store_script(store)
+    except StoreError as exc:
+        return _error(request, ErrorInfo(500, str(exc), "StoreError"), pref)
     if config.dev and config.reload:
         snippet += client_snippet(route.id)
     html = inject_before_body_end(html, snippet)
