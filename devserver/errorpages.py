@@ -71,9 +71,8 @@ def from_exception(exc: BaseException, root: Path, *, status: int = 500,
     if isinstance(exc, SyntaxError | jinja2.TemplateSyntaxError) and exc.filename:
         filename, line = exc.filename, exc.lineno
     else:
-        root_text = str(root.resolve())
         for frame in reversed(frames):
-            if frame.filename.startswith(root_text):
+            if _is_users_file(frame.filename, root):
                 filename, line = frame.filename, frame.lineno
                 break
     source: tuple[SourceLine, ...] = ()
@@ -87,6 +86,20 @@ def from_exception(exc: BaseException, root: Path, *, status: int = 500,
         text = f"{file}:{line}: {text}"
     return ErrorInfo(status, text, type(exc).__name__, file, line, source,
                      "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
+
+
+# Folders inside a project that hold other people's code: a virtualenv kept in the project
+# (`.venv/lib/.../site-packages`), vendored packages, node_modules.
+_NOT_USERS = frozenset({"site-packages", "dist-packages", "node_modules", "__pypackages__"})
+
+
+def _is_users_file(filename: str, root: Path) -> bool:
+    """A file of the user's own code: under ROOT, and not in a hidden or third-party folder."""
+    try:
+        parts = Path(filename).resolve().relative_to(root.resolve()).parts
+    except (ValueError, OSError):
+        return False
+    return not any(p.startswith(".") or p in _NOT_USERS for p in parts[:-1])
 
 
 def _display(filename: str, root: Path) -> str:
