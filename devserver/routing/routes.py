@@ -107,9 +107,14 @@ class Route:
 
     @property
     def status(self) -> str:
-        """ok / warning / conflict: the route's standing in the table (modules aside)."""
-        if self.errors:
+        """ok / warning / conflict / error: the route's standing in the table (modules aside).
+
+        ``conflict`` when it collides with another route, ``error`` when its own name breaks a rule.
+        """
+        if any(len(p.routes) > 1 for p in self.errors):
             return "conflict"
+        if self.errors:
+            return "error"
         if any(p.severity == "warning" for p in self.problems):
             return "warning"
         return "ok"
