@@ -1,12 +1,14 @@
 """The route table and explanations as text and as JSON-ready dicts.
 
-``devserver routes``, ``devserver match`` and (later) ``/__routes.json`` print the same data.
+``devserver routes``, ``devserver match``, ``/__routes.json`` and ``/__routes/match`` show the same
+data, in the same shape where they overlap.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from .loader import RouteModule
 from .routing import Explanation, route_dict
 from .state import AppState
 
@@ -20,8 +22,10 @@ def route_rows(state: AppState) -> list[dict[str, Any]]:
         row = route_dict(route)
         module = state.modules.get(route.id)
         row["methods"] = sorted(state.methods.get(route.id, ()))
+        row["segments"] = [{"text": s.text, "kind": s.kind.label} for s in route.segments]
+        row["handlers"] = _handlers(module)
         row["error"] = module.error.as_dict() if module is not None and module.error else None
-        if row["error"] is not None and row["status"] != "conflict":
+        if row["error"] is not None and row["status"] not in ("conflict", "error"):
             row["status"] = "broken"
         if route.has_page and not route.has_api:
             row["methods"] = ["GET", "HEAD", "OPTIONS"]
@@ -29,11 +33,24 @@ def route_rows(state: AppState) -> list[dict[str, Any]]:
     return rows
 
 
+def _handlers(module: RouteModule | None) -> list[dict[str, Any]]:
+    """The module's exported functions, by method, with the line each is defined on."""
+    if module is None or module.error is not None:
+        return []
+    found = [{"method": m, "name": h.name, "line": h.line} for m, h in sorted(module.handlers.items())]
+    if module.fallback is not None:
+        found.append({"method": "*", "name": module.fallback.name, "line": module.fallback.line})
+    return found
+
+
 def state_dict(state: AppState) -> dict[str, Any]:
+    """The table, its problems, what discovery could not read, and app/preflight.py's error."""
+    preflight = state.preflight_error.as_dict() if state.preflight_error is not None else None
     return {
         "routes": route_rows(state),
         "problems": [p.as_dict() for p in state.table.problems],
         "warnings": list(state.warnings),
+        "preflight_error": preflight,
     }
 
 
