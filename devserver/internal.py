@@ -77,3 +77,5 @@ async def _static(request: web.Request) -> web.StreamResponse:
 
 register("/__devserver/ws", _websocket)
 register(STATIC_PREFIX, _static, prefix=True)
+
+from . import dashboard as _dashboard  # noqa: E402,F401 - registers /__routes, /__routes.json, /__routes/match
