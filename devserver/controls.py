@@ -155,6 +155,7 @@ class Controls:
         with self._lock:
             count = len(self._controls)
             self._controls = []
+            self._next = 1  # each test's controls are #1, #2, ... in messages
         return count
 
     def take(self, method: str, path: str, route: str | None) -> Control | None:
