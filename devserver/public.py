@@ -3,7 +3,8 @@
 Path safety follows Werkzeug's ``safe_join``: the raw path is split and decoded per segment, and
 any segment that could climb out or hide a separator is refused before the file system is asked.
 The resolved path must still be inside ``public/``, so a symlink pointing outside is refused too.
-Dotfiles are not served and folders are never listed.
+Dotfiles are not served, folders are never listed, and a path with an empty segment (``a//b``,
+``app.js/``) names no file. Only GET and HEAD read a file; OPTIONS says so; anything else is a 405.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
-__all__ = ["PREFIX", "resolve_public", "PublicPathError", "serve_public"]
+__all__ = ["PREFIX", "ALLOW", "resolve_public", "PublicPathError", "serve_public"]
 
 PREFIX = "/_public/"
+ALLOW = ("GET", "HEAD", "OPTIONS")
 
 # The platform's mime table may be missing or old; these are the types a web app relies on.
 for _ext, _type in {".js": "text/javascript", ".mjs": "text/javascript", ".css": "text/css",
@@ -29,18 +31,21 @@ for _ext, _type in {".js": "text/javascript", ".mjs": "text/javascript", ".css":
 
 
 class PublicPathError(Exception):
-    """A request path that must not reach the file system: 400 (malformed) or 404 (refused)."""
+    """A request that gets no file: 400 (malformed path), 404 (refused or missing), 405 (method)."""
 
-    def __init__(self, status: int, reason: str) -> None:
+    def __init__(self, status: int, reason: str, allow: tuple[str, ...] = ()) -> None:
         super().__init__(reason)
         self.status = status
         self.reason = reason
+        self.allow = allow
 
 
 def resolve_public(public_dir: Path, raw_rest: str) -> Path:
     """The file under ``public_dir`` for the raw (still percent-encoded) path after ``/_public/``."""
     if "\x00" in raw_rest or "%00" in raw_rest:
         raise PublicPathError(400, "NUL byte in path")
+    if raw_rest == "" or raw_rest.endswith("/"):
+        raise PublicPathError(404, "no directory listings")
     parts: list[str] = []
     for raw in raw_rest.split("/"):
         try:
@@ -48,7 +53,9 @@ def resolve_public(public_dir: Path, raw_rest: str) -> Path:
         except UnicodeDecodeError:
             raise PublicPathError(400, "path is not UTF-8") from None
         if part == "":
-            continue
+            # NOTE: `//` would be skipped by a path join; refusing it keeps one URL per file and
+            # keeps `/_public//etc/passwd` from ever looking like an absolute path.
+            raise PublicPathError(404, "empty path segment")
         if "/" in part or "\\" in part or "\x00" in part:
             raise PublicPathError(404, "encoded separator in path")
         if part in (".", "..") or part.startswith("."):
@@ -56,8 +63,6 @@ def resolve_public(public_dir: Path, raw_rest: str) -> Path:
         if ":" in part and len(part) >= 2 and part[1] == ":":
             raise PublicPathError(404, "drive letters are not served")
         parts.append(part)
-    if not parts:
-        raise PublicPathError(404, "no directory listings")
     base = public_dir.resolve()
     target = base.joinpath(*parts)
     try:
@@ -69,11 +74,21 @@ def resolve_public(public_dir: Path, raw_rest: str) -> Path:
     return resolved
 
 
-def serve_public(public_dir: Path, raw_path: str, *, dev: bool) -> web.FileResponse:
-    """A ``FileResponse`` (ETag, Last-Modified, 304s and ranges come from aiohttp)."""
+def serve_public(public_dir: Path, raw_path: str, *, dev: bool,
+                 method: str = "GET") -> web.StreamResponse:
+    """A ``FileResponse`` (ETag, Last-Modified, 304s and ranges come from aiohttp).
+
+    In dev ``Cache-Control: no-cache``: the browser keeps the file but asks every time, and a
+    304 makes that cheap. Outside dev a short ``max-age`` (the files are not fingerprinted).
+    """
     rest = raw_path[len(PREFIX):].split("?", 1)[0]
     path = resolve_public(public_dir, rest)
-    headers = {"Cache-Control": "no-cache" if dev else "public, max-age=300"}
+    if method == "OPTIONS":
+        return web.Response(status=204, headers={"Allow": ", ".join(ALLOW)})
+    if method not in ("GET", "HEAD"):
+        raise PublicPathError(405, f"method {method} not allowed", ALLOW)
+    headers = {"Cache-Control": "no-cache" if dev else "public, max-age=300",
+               "X-Content-Type-Options": "nosniff"}
     ctype, _ = mimetypes.guess_type(path.name)
     if ctype is not None:
         headers["Content-Type"] = ctype if not ctype.startswith("text/") else f"{ctype}; charset=utf-8"

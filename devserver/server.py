@@ -253,12 +253,15 @@ def _finish(request: web.Request, response: web.StreamResponse) -> None:
 def _public(request: web.Request) -> web.StreamResponse:
     config = request.app[CONFIG]
     try:
-        return serve_public(config.public_dir, request.raw_path, dev=config.dev)
+        return serve_public(config.public_dir, request.raw_path, dev=config.dev,
+                            method=request.method)
     except PublicPathError as exc:
         pref = preference(request.headers.get("Accept"))
         path = request.raw_path.split("?", 1)[0]
-        message = f"no file {path} in public/" if exc.status == 404 else f"bad path: {exc.reason}"
-        return _error(request, ErrorInfo(exc.status, message), pref)
+        message = (f"no file {path} in public/" if exc.status == 404 else
+                   f"{path} is a static file: {exc.reason}" if exc.status == 405 else
+                   f"bad path: {exc.reason}")
+        return _error(request, ErrorInfo(exc.status, message, allow=exc.allow), pref)
 
 
 def _load_error_info(request: web.Request, err: Any) -> ErrorInfo:
