@@ -117,6 +117,8 @@ class Reloader:
         self.watcher.start()
         self.watcher.ensure_watches(self._extra_folders())
         self._task = asyncio.create_task(self._run(), name="devserver-reloader")
+        # Resolve the library modules' paths soon after start rather than on the first save.
+        asyncio.get_running_loop().call_later(0.25, self._modules_for_files, set())
 
     async def stop(self) -> None:
         if self._task is not None:
