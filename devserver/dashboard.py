@@ -210,6 +210,14 @@ def _last_reload(request: web.Request) -> dict[str, Any] | None:
     return report.as_dict() if report is not None else None
 
 
+def _display_root(root: Path) -> str:
+    """``/home/ada/code/shop`` -> ``~/code/shop``: the header shows where the project is, briefly."""
+    try:
+        return "~/" + root.relative_to(Path.home()).as_posix()
+    except (ValueError, RuntimeError):
+        return str(root)
+
+
 async def routes_page(request: web.Request) -> web.StreamResponse:
     if (refused := _refuse_method(request)) is not None:
         return refused
@@ -217,7 +225,8 @@ async def routes_page(request: web.Request) -> web.StreamResponse:
     data = dashboard_data(request.app[STATE], config, _last_reload(request))
     text = json.dumps(data, ensure_ascii=False).translate(_SCRIPT_SAFE)
     html = request.app[OWN_TEMPLATES].get_template("dashboard.html").render(
-        project=config.root.name, root=str(config.root), data=Markup(text))
+        project=config.root.name, root=str(config.root), root_display=_display_root(config.root),
+        data=Markup(text))
     return web.Response(text=html, content_type="text/html",
                         headers={**SECURITY_HEADERS, "Content-Security-Policy": CSP})
 

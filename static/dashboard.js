@@ -71,9 +71,19 @@
 
   function fileLink(file, link, line, cls) {
     const href = safeHref(link);
-    const label = [h("span", { class: "path", text: file }), line ? h("span", { class: "line", text: ":" + line }) : null];
+    const label = [pathView(file), line ? h("span", { class: "line", text: ":" + line }) : null];
     if (!href) return h("span", { class: cls }, label);
     return h("a", { class: cls + " editor", href, title: "Open " + file + (line ? " at line " + line : "") + " in your editor" }, label);
+  }
+
+  // A file path that may wrap after any slash, never inside a name.
+  function pathView(file) {
+    const span = h("span", { class: "path" });
+    String(file).split("/").forEach((part, i, parts) => {
+      span.append(part + (i < parts.length - 1 ? "/" : ""));
+      if (i < parts.length - 1) span.append(h("wbr"));
+    });
+    return span;
   }
 
   // Messages quote route text in backticks (static `docs` ≠ `users`): show those parts as code.
@@ -330,7 +340,7 @@
     return out;
   }
 
-  function connect(delay, wasOpen) {
+  function connect(delay) {
     const scheme = location.protocol === "https:" ? "wss:" : "ws:";
     let ws;
     try { ws = new WebSocket(scheme + "//" + location.host + "/__devserver/ws"); } catch (e) { return retry(); }
@@ -338,7 +348,9 @@
     ws.addEventListener("open", () => {
       open = true;
       setConn("live", "live");
-      if (wasOpen) refresh(); // the server restarted: what it serves may have changed
+      // NOTE: a reload between rendering this page (or a restart) and this moment was broadcast
+      // to nobody: fetch the table once per connection so the page never shows a stale one.
+      refresh();
     });
     ws.addEventListener("message", (event) => {
       let msg;
@@ -351,10 +363,10 @@
       refresh();
     });
     ws.addEventListener("close", () => retry(open));
-    function retry(wasOpenNow) {
+    function retry(wasOpen) {
       setConn("reconnecting", "reconnecting…");
-      const next = wasOpenNow ? 150 : Math.min((delay || 150) * 2, 3000);
-      setTimeout(() => connect(next, wasOpen || wasOpenNow), next);
+      const next = wasOpen ? 150 : Math.min((delay || 150) * 2, 3000);
+      setTimeout(() => connect(next), next);
     }
   }
 
@@ -655,5 +667,5 @@
   render();
   renderBanner();
   if (testerPath()) explain();
-  connect(150, false);
+  connect(150);
 })();
