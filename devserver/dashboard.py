@@ -123,7 +123,8 @@ def dashboard_data(state: AppState, config: Config, last_reload: dict[str, Any] 
     if preflight is not None:
         preflight["link"] = editor_link(config.editor, config.root, preflight["file"], preflight["line"])
     data["last_reload"] = last_reload
-    data["project"] = {"root": str(config.root), "name": config.root.name, "editor": config.editor}
+    data["project"] = {"root": str(config.root), "name": config.root.name, "editor": config.editor,
+                       "reload": config.reload}
     return data
 
 

@@ -31,7 +31,7 @@
   };
 
   let data = JSON.parse($("#dashboard-data").textContent);
-  let marks = new Map(); // route id -> {kind: "added" | "changed", until}
+  const marks = new Map(); // route id -> {kind: "added" | "changed", until}
   let ghosts = []; // removed rows, shown struck through for a while: {row, until}
   let statusFilter = "all";
   let winner = null; // the tester's winning route id, highlighted in the table
@@ -245,6 +245,7 @@
       view.table.append(routeBody(item.row, mark));
       shown += 1;
     }
+    view.table.closest(".table-wrap").hidden = !data.routes.length;
     view.empty.hidden = shown > 0;
     view.empty.replaceChildren();
     if (!data.routes.length) {
@@ -347,7 +348,8 @@
     let open = false;
     ws.addEventListener("open", () => {
       open = true;
-      setConn("live", "live");
+      if (data.project.reload === false) setConn("live", "connected · --no-reload");
+      else setConn("live", "live");
       // NOTE: a reload between rendering this page (or a restart) and this moment was broadcast
       // to nobody: fetch the table once per connection so the page never shows a stale one.
       refresh();
@@ -473,7 +475,7 @@
         kinds.has(n) ? h("span", { class: "kind kind-" + kinds.get(n).replace(/ /g, "-"), text: kinds.get(n) }) : null)))
         : h("span", { class: "muted", text: "none" }));
     }
-    fact("Answers with", h("div", { class: "rep rep-" + rep.kind },
+    fact("Answers with", h("div", { class: "rep rep-" + rep.kind + " " + statusClass(rep.status) },
       h("span", { class: "rep-kind", text: repLabel(rep) }), h("span", { class: "rep-summary" }, rich(rep.summary))));
     if (ex.allowed && ex.allowed.length) fact("Allowed", ex.allowed.join(", "));
     const head = h("div", { class: "verdict" },
