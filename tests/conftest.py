@@ -114,9 +114,12 @@ def require_chromium() -> None:
     pytest.skip(message)
 
 
-@pytest.fixture(scope="session")
+# NOTE: module scope, not session: while sync_playwright() is open it leaves its event loop
+# marked as running in this thread, and every pytest-asyncio test after it in the same (xdist)
+# process fails with "Runner.run() cannot be called from a running event loop".
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    """One headless Chromium for the session, driven by Playwright (never a downloaded build)."""
+    """One headless Chromium per module, driven by Playwright (never a downloaded build)."""
     require_chromium()
     from playwright.sync_api import sync_playwright
 
