@@ -5,7 +5,6 @@ browser example from the README against the demo."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import textwrap
 import time
@@ -18,14 +17,11 @@ from typing import Any
 import pytest
 
 from devserver.pytest_plugin import LiveServer
-from tests.conftest import REPO, write_app
+from tests.conftest import REPO, require_chromium, write_app
 
 pytest_plugins = ["pytester"]
 
 DEMO = REPO / "demo"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 APP = {
     "app/api/items/$id.py": """
@@ -392,23 +388,9 @@ def test_the_readme_example_is_this_one() -> None:
         assert found == BROWSER_EXAMPLE
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not os.path.exists(CHROMIUM):
-        if os.environ.get("CI"):
-            pytest.fail(f"{CHROMIUM} is missing and CI is set: apt-get install chromium")
-        pytest.skip(f"{CHROMIUM} is missing (apt-get install chromium); browser tests skipped")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield launched
-        launched.close()
-
-
 @pytest.mark.browser
-def test_the_readme_browser_example_passes_against_the_demo(project: pytest.Pytester,
-                                                            browser: Any) -> None:
+def test_the_readme_browser_example_passes_against_the_demo(project: pytest.Pytester) -> None:
+    require_chromium()
     project.makeini(INI)
     project.makepyfile(test_browser=readme_example() or BROWSER_EXAMPLE)
     run(project, "--devserver-root", str(DEMO)).assert_outcomes(passed=2)
@@ -416,7 +398,8 @@ def test_the_readme_browser_example_passes_against_the_demo(project: pytest.Pyte
 
 @pytest.mark.browser
 class TestTheDemoInABrowser:
-    """The same flow in this session: the live fixture serves the demo from a background thread."""
+    """The same flow in this session (the shared ``browser`` fixture): the live fixture serves the
+    demo from a background thread."""
 
     @pytest.fixture
     def devserver_root(self) -> Path:
