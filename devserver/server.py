@@ -320,7 +320,11 @@ def _app_error_page(request: web.Request, info: ErrorInfo) -> str | None:
     if dev:
         error.update(file=info.file, line=info.line, traceback=info.traceback, type=info.kind,
                      explanation=info.explanation)
-    context = {"error": error, "store": {}, "req": {"method": request.method, "path": request.path}}
+    # The same shape pages get, so a layout that reads `req.query` renders here too; no route
+    # matched, and the session is not loaded for an error (an empty one, as for a new visitor).
+    req = {"method": request.method, "path": request.path, "params": {},
+           "query": flatten(request.query), "session": {}}
+    context = {"error": error, "store": {}, "req": req}
     try:
         return pages.render(name, context)
     except Exception as exc:  # noqa: BLE001 - a broken error page must not hide the error
