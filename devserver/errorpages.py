@@ -20,7 +20,7 @@ from aiohttp import web
 from .config import asset_dir
 from .routing import Explanation, Problem
 
-__all__ = ["ErrorInfo", "from_exception", "error_response", "own_templates", "SourceLine",
+__all__ = ["ErrorInfo", "Frame", "from_exception", "error_response", "own_templates", "SourceLine",
            "source_context"]
 
 
@@ -29,6 +29,17 @@ class SourceLine:
     number: int
     text: str
     is_error: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """One traceback frame as the dev 500 page lists it; ``mine`` marks the user's own code."""
+
+    file: str
+    line: int | None
+    name: str
+    code: str
+    mine: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +57,9 @@ class ErrorInfo:
     problems: tuple[Problem, ...] = ()
     allow: tuple[str, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
+    # The exception alone (``KeyError: 'x'``), for a headline that does not repeat the file.
+    summary: str | None = None
+    frames: tuple[Frame, ...] = ()
 
     @property
     def title(self) -> str:
@@ -82,10 +96,14 @@ def from_exception(exc: BaseException, root: Path, *, status: int = 500,
     text = message if message is not None else f"{type(exc).__name__}: {exc}"
     if message is None and isinstance(exc, SystemExit):
         text = f"the handler called sys.exit({exc.code!r}); the server keeps running"
+    summary = text
     if file is not None and line is not None and message is None:
         text = f"{file}:{line}: {text}"
+    shown = tuple(Frame(_display(f.filename, root), f.lineno, f.name, (f.line or "").strip(),
+                        _is_users_file(f.filename, root)) for f in frames)
     return ErrorInfo(status, text, type(exc).__name__, file, line, source,
-                     "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)))
+                     "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
+                     summary=summary, frames=shown)
 
 
 # Folders inside a project that hold other people's code: a virtualenv kept in the project
@@ -151,7 +169,9 @@ def own_templates() -> jinja2.Environment:
 def error_response(info: ErrorInfo, *, wants_json: bool, dev: bool, env: jinja2.Environment,
                    html: str | None = None) -> web.Response:
     """The error as JSON or HTML; ``html`` is the app's own rendered error page, when it has one."""
-    headers = {"Vary": "Accept", "Cache-Control": "no-store"}
+    # NOTE: DESIGN §4: in dev every response carries `no-cache`; an error has no validator, so the
+    # browser asks again every time anyway. Outside dev an error is never stored.
+    headers = {"Vary": "Accept", "Cache-Control": "no-cache" if dev else "no-store"}
     if info.allow:
         headers["Allow"] = ", ".join(info.allow)
     if wants_json:

@@ -84,7 +84,10 @@ def serve_public(public_dir: Path, raw_path: str, *, dev: bool,
     rest = raw_path[len(PREFIX):].split("?", 1)[0]
     path = resolve_public(public_dir, rest)
     if method == "OPTIONS":
-        return web.Response(status=204, headers={"Allow": ", ".join(ALLOW)})
+        headers = {"Allow": ", ".join(ALLOW)}
+        if dev:
+            headers["Cache-Control"] = "no-cache"
+        return web.Response(status=204, headers=headers)
     if method not in ("GET", "HEAD"):
         raise PublicPathError(405, f"method {method} not allowed", ALLOW)
     headers = {"Cache-Control": "no-cache" if dev else "public, max-age=300",
