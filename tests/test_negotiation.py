@@ -215,6 +215,7 @@ def test_errors_vary_on_accept(url: str, name: str) -> None:
         reply = ask(url, method, path, client)
         assert reply.status == status
         assert_vary(reply)
+        assert reply.header("Cache-Control") == "no-cache"  # dev: every response
         assert_error_form(reply, client, method)
 
 

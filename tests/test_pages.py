@@ -477,6 +477,30 @@ def test_extends_and_include_of_underscore_templates(url: str) -> None:
     assert element(reply.text, "nav-path") == "/about"
 
 
+def test_the_dev_log_suggests_a_redirect_after_a_re_render(url: str, server: Server) -> None:
+    fetch(url, "POST", "/form", **form(name="logged"))
+    assert "POST /form re-rendered app/pages/form.html; return a `location`" in server.output
+
+
+def test_a_failing_preflight_breaks_pages_only(tmp_path: Path) -> None:
+    root = write_app(tmp_path, {
+        "app/preflight.py": """
+            async def preflight(req):
+                raise RuntimeError("preflight broke")
+        """,
+        "app/api/index.py": "async def get(req):\n    return {'json': {'ok': True}}\n",
+        "app/pages/index.html": "<html><body></body></html>",
+    })
+    server = start_server(root, "--no-reload")
+    try:
+        page = fetch(server.url, "GET", "/")
+        assert page.status == 500
+        assert "preflight broke" in page.text and "app/preflight.py:2" in page.text
+        assert fetch(server.url, "GET", "/", accept=JSON).json() == {"ok": True}
+    finally:
+        server.stop()
+
+
 def test_underscore_templates_are_never_routes(url: str) -> None:
     for path in ("/_layout", "/_partials/nav"):
         assert fetch(url, "GET", path).status == 404, path
@@ -764,6 +788,23 @@ def test_dev_500_shows_the_exception_traceback_and_highlighted_line(url: str, ro
     assert highlighted == [("3", "    return {&#34;json&#34;: value // 0}")]
 
 
+def test_dev_500_headline_and_frames(url: str) -> None:
+    text = fetch(url, "GET", "/boom").text
+    assert "<h1>ZeroDivisionError: integer division or modulo by zero</h1>" in text
+    assert "in <code>get()</code>, " in text
+    frame = r'<li class="(mine|lib)">\s*<div class="where"><span class="fn">([^<]*)</span> · ([^<]*)</div>'
+    frames = re.findall(frame, text)
+    assert frames[-1] == ("mine", "get", "app/api/boom.py:3")  # the user's frame, marked
+    assert all(kind == "lib" for kind, _, _ in frames[:-1])  # devserver's own frames, dimmed
+    assert "<details><summary>Full traceback" in text
+
+
+def test_dev_404_reasons_show_code_as_code(url: str) -> None:
+    text = fetch(url, "GET", "/users/1/extra").text
+    assert "path has one extra segment: <code>/extra</code>" in text
+    assert "`" not in text.split("<table>", 1)[1].split("</table>", 1)[0]
+
+
 def test_dev_500_as_json(url: str) -> None:
     error = fetch(url, "GET", "/boom", accept=JSON).json()["error"]
     assert error["status"] == 500
@@ -812,7 +853,9 @@ def test_405_follows_the_client(url: str) -> None:
 
 ERROR_PAGES = {
     "app/pages/_layout.html": LAYOUT,
-    "app/pages/_partials/nav.html": "<nav>{{ req.path }}</nav>",
+    "app/pages/_partials/nav.html": """
+        <nav>{{ req.path }} {{ req.query.get("ref", "-") }} {{ req.session.get("user", "guest") }}</nav>
+    """,
     "app/pages/404.html": """
         {% extends "_layout.html" %}
         {% block content %}
@@ -856,7 +899,9 @@ def test_app_404_page_is_used_with_error_in_context(error_url: str) -> None:
     assert (reply.status, reply.ctype) == (404, "text/html")
     assert element(reply.text, "status") == "404"
     assert element(reply.text, "message") == "no route matches /missing"
-    assert "<nav>/missing</nav>" in reply.text  # layouts and partials work in error pages
+    assert "<nav>/missing - guest</nav>" in reply.text  # layouts and partials work in error pages
+    with_query = fetch(error_url, "GET", "/missing?ref=mail")
+    assert "<nav>/missing mail guest</nav>" in with_query.text  # req has the shape pages get
 
 
 def test_app_500_page_is_used_with_error_in_context(error_url: str) -> None:
@@ -954,6 +999,7 @@ async def test_outside_dev_4xx_shows_no_explanation_or_path(aiohttp_client: Any,
     assert _leaks(text, prod_root) == []
     assert "explanation" not in text and "candidates" not in text
     assert "devserver-live" not in text and "/__devserver/" not in text
+    assert resp.headers["Cache-Control"] == "no-store"
 
 
 @pytest.mark.asyncio

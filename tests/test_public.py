@@ -226,12 +226,14 @@ def test_other_methods_answer_405(url: str, method: str) -> None:
 def test_options(url: str) -> None:
     reply = fetch(url, "OPTIONS", "/_public/styles.css")
     assert (reply.status, reply.header("Allow")) == (204, "GET, HEAD, OPTIONS")
+    assert reply.header("Cache-Control") == "no-cache"
 
 
 def test_missing_files_are_404_in_the_clients_form(url: str) -> None:
     html = fetch(url, "GET", "/_public/nope.css")
     assert (html.status, html.ctype) == (404, "text/html")
     assert html.header("Vary") == "Accept"
+    assert html.header("Cache-Control") == "no-cache"
     error = fetch(url, "GET", "/_public/nope.css", accept=JSON).json()["error"]
     assert error == {"status": 404, "message": "no file /_public/nope.css in public/"}
 
