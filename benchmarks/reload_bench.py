@@ -337,6 +337,7 @@ class Series:
         return {
             "key": self.key, "server": self.server, "edit": self.edit,
             "detected": len(self.times), "failed": self.failures, "skipped": self.skipped,
+            "warmup_failed": sum(1 for e in self.log if e["warmup"] and e["ms"] is None),
             "edits": len(self.times) + self.failures + self.skipped,
             "median_ms": statistics.median(ordered) if ordered else None,
             "p90_ms": _percentile(ordered, 0.9) if ordered else None,
@@ -402,7 +403,9 @@ def build(work: Path, which: set[str]) -> Setup:
         _write(ext / "benchshared.py", OUTSIDE_FILE, _token(counter[0]))
         servers.append(Server("devserver", [py, "-m", "devserver", "run", str(root), "--host",
                                             "127.0.0.1", "--port", "0"], root,
-                              logs / "devserver.log", env={"PYTHONPATH": str(ext)}))
+                              logs / "devserver.log",
+                              env={"PYTHONPATH": os.pathsep.join(filter(None, (
+                                  str(ext), os.environ.get("PYTHONPATH"))))}))
         series += [
             Series("devserver-route", "devserver", "in place: route module",
                    root / "app/api/value.py", DEVSERVER_FILES["app/api/value.py"]),
@@ -605,7 +608,8 @@ def table(result: dict[str, Any]) -> str:
         seen = f"{row['detected']}/{row['edits']}"
         if row["failed"]:
             seen += f" ({row['failed']} timed out"
-            seen += f", {row['skipped']} skipped)" if row["skipped"] else ")"
+            seen += f", {row['skipped']} skipped" if row["skipped"] else ""
+            seen += f"; {row['warmup_failed']} warm-up edits too)" if row["warmup_failed"] else ")"
         lines.append(f"| {row['server']} | {row['edit']} | {seen} | {_ms(row['median_ms'])} | "
                      f"{_ms(row['p90_ms'])} | {_ms(row['max_ms'])} |")
     return "\n".join(lines)
