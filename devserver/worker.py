@@ -25,11 +25,13 @@ from aiohttp import web
 from .config import Config
 from .keys import LIVE, RESTART
 from .live import ReloadReport
+from .logs import configure_logging
 
 __all__ = ["main", "serve_on", "worker_env"]
 
 log = logging.getLogger("devserver")
 ENV = "DEVSERVER_WORKER"
+DRAIN_GRACE = 0.3  # seconds between closing the listener and closing idle connections
 
 
 def worker_env(config: Config, fd: int, control: int, generation: int) -> dict[str, str]:
@@ -69,6 +71,11 @@ async def serve_on(app: web.Application, sock: socket.socket, *, on_ready: Any =
     try:
         await stop.wait()
     finally:
+        # Stop accepting first, then give connections accepted just before the signal time to
+        # send their request: cleanup() closes connections that have not sent one yet, and a
+        # client would see that as a dropped request during a restart.
+        await site.stop()
+        await asyncio.sleep(DRAIN_GRACE)
         with contextlib.suppress(Exception):
             await app[LIVE].close_all()
         await runner.cleanup()
@@ -98,7 +105,17 @@ async def _main(settings: dict[str, Any]) -> None:
             announce(app, _url(sock))
         control.send(ready=True)
 
+    watch = asyncio.create_task(_exit_with_supervisor(os.getppid(), stop))
     await serve_on(app, sock, on_ready=ready, stop=stop)
+    watch.cancel()
+
+
+async def _exit_with_supervisor(supervisor: int, stop: asyncio.Event) -> None:
+    """Stop when the supervisor is gone (SIGKILL, a crash): an orphan would hold the port forever."""
+    while os.getppid() == supervisor:
+        await asyncio.sleep(0.5)
+    log.warning("the supervisor (pid %s) is gone; this worker stops too", supervisor)
+    stop.set()
 
 
 def _url(sock: socket.socket) -> str:
@@ -107,7 +124,7 @@ def _url(sock: socket.socket) -> str:
 
 
 def main() -> int:
-    logging.basicConfig(level=logging.INFO, format="devserver: %(message)s", stream=sys.stderr)
+    configure_logging()
     settings = json.loads(os.environ[ENV])
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_main(settings))

@@ -74,6 +74,7 @@ def _regex(route: Route) -> re.Pattern[str]:
 
 def reference(table: RouteTable, path: str) -> tuple[str, dict[str, object]] | None:
     segs = split_path(path)
+    assert not any("\x00" in s for s in segs), "the reference joins segments with NUL"
     subject = "".join("\x00" + s for s in segs)
     structural = {"catchall-not-last", "required-after-optional", "duplicate-param"}
     valid = [r for r in table.routes if not any(p.rule in structural for p in r.problems)]
@@ -101,6 +102,8 @@ def reference(table: RouteTable, path: str) -> tuple[str, dict[str, object]] | N
 def test_compiled_matcher_agrees_with_the_reference(ids: list[str], requests: list[str]) -> None:
     table = build_table(ids)
     for path in requests:
+        if "%00" in path:
+            continue  # the reference cannot tell a decoded NUL from its separator
         try:
             expected = reference(table, path)
         except InvalidPath:
