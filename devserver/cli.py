@@ -23,6 +23,7 @@ from aiohttp import web
 
 from . import __version__
 from .config import DEFAULT_MAX_BODY, Config, is_loopback
+from .logs import configure_logging, printable
 from .report import format_explanation, format_table, state_dict
 from .state import AppState, build_state
 
@@ -100,7 +101,7 @@ def _size(text: str) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="devserver: %(message)s", stream=sys.stderr)
+    configure_logging()
     try:
         if args.command == "run":
             return _run(args)
@@ -112,7 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _serve_production(args)
         return _match(args)
     except UsageError as exc:
-        print(f"devserver: error: {exc}", file=sys.stderr)
+        print(printable(f"devserver: error: {exc}"), file=sys.stderr)
         return 2
 
 
@@ -171,9 +172,9 @@ def _init(args: argparse.Namespace) -> int:
 def _routes(args: argparse.Namespace) -> int:
     state = build_state(Config(_project(args.root)))
     if args.json:
-        print(json.dumps(state_dict(state), indent=2, ensure_ascii=False))
+        print(printable(json.dumps(state_dict(state), indent=2, ensure_ascii=False)))
     else:
-        print(format_table(state))
+        print(printable(format_table(state)))
     return 1 if any(p.severity == "error" for p in state.table.problems) else 0
 
 
@@ -186,9 +187,9 @@ def _match(args: argparse.Namespace) -> int:
     state = build_state(Config(_project(root_arg)))
     explanation = state.explain(path, args.method)
     if args.json:
-        print(json.dumps(explanation.as_dict(), indent=2, ensure_ascii=False))
+        print(printable(json.dumps(explanation.as_dict(), indent=2, ensure_ascii=False)))
     else:
-        print(format_explanation(explanation))
+        print(printable(format_explanation(explanation)))
     return 0 if explanation.status < 400 else 1
 
 
@@ -294,7 +295,7 @@ def announce(app: web.Application, url: str) -> None:
 
     state: AppState = app[STATE]
     routes = len(state.table.routes)
-    print(f"devserver: serving {app_root(app)} at {url}/ ({routes} routes)", flush=True)
+    print(printable(f"devserver: serving {app_root(app)} at {url}/ ({routes} routes)"), flush=True)
     print(f"devserver: route table and URL tester at {url}/__routes", flush=True)
     for problem in state.table.problems:
         if problem.severity != "note":
