@@ -115,6 +115,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(printable(f"devserver: error: {exc}"), file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # `devserver routes --json | head`: the reader left; that is not an error of ours.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
 
 
 def _project(root_arg: str) -> Path:
