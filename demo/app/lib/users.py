@@ -29,3 +29,12 @@ def all_users():
 
 def find_user(user_id):
     return USERS.get(user_id)
+
+
+def with_author(post):
+    """A post with its author's current name, as the pages show it."""
+    return {**post, "author_name": USERS[post["author"]]["name"]}
+
+
+def posts_by(user_id):
+    return [with_author(p) for p in POSTS if p["author"] == user_id]

@@ -1,8 +1,9 @@
-"""/docs/* : documentation pages read from app/content/docs/*.html."""
+"""/docs/* : documentation pages read from app/content/docs/*.html (first line: the title)."""
 
 from pathlib import Path
 
 CONTENT = Path(__file__).resolve().parents[2] / "content" / "docs"
+ORDER = ["routes", "pages", "forms", "static"]
 
 
 def get(req):
@@ -10,10 +11,12 @@ def get(req):
     name = "/".join(req.params["path"])
     page = (CONTENT / f"{name}.html").resolve()
     if not page.is_relative_to(CONTENT) or not page.is_file():
-        return {"status": 404, "json": {"error": f"no document {name}", "docs": _toc()}}
+        return {"status": 404, "json": {"error": f"There is no document {name}.", "docs": _toc()}}
     title, _, body = page.read_text().partition("\n")
     return {"json": {"title": title, "html": body, "path": name, "docs": _toc()}}
 
 
 def _toc():
-    return sorted(p.stem for p in CONTENT.glob("*.html"))
+    found = {p.stem: p for p in CONTENT.glob("*.html")}
+    names = [n for n in ORDER if n in found] + sorted(set(found) - set(ORDER))
+    return [{"path": n, "title": found[n].read_text().partition("\n")[0]} for n in names]
