@@ -4,6 +4,9 @@ the JSON refetch, and how it looks (screenshots in test-artifacts/, also at a ph
 The demo is copied to a temp folder and served by a real ``devserver run``: the tests rename
 users, and the repository's demo is never written to. With DEVSERVER_UPDATE_SCREENSHOT=1 the
 user page screenshot is also written to docs/images/page.png for the README.
+
+Chromium is Debian's /usr/bin/chromium, launched by the session ``browser`` fixture in conftest.py;
+without it these tests fail when CI is set and are skipped, saying why, everywhere else.
 """
 
 from __future__ import annotations

@@ -19,8 +19,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from devserver import create_app
+from devserver.pages import inject_before_body_end, store_script
 
 from .conftest import Server, start_server, write_app
 
@@ -719,6 +722,22 @@ def test_hostile_store_values_cannot_break_out_of_the_script(url: str) -> None:
     assert element(reply.text, "shown") == "&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;"
     raw = reply.text
     assert "\u2028" not in raw and "\u2029" not in raw
+
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+    max_leaves=20,
+)
+TAGGY = st.text(alphabet=st.sampled_from(list("<>/!-&'\"\\ \u2028\u2029\x00sScriptBODY[]")), max_size=40)
+
+
+@settings(max_examples=300, deadline=None)
+@given(store=st.dictionaries(st.text() | TAGGY, JSON_VALUES | TAGGY, max_size=6))
+def test_any_store_reads_back_exactly_from_the_script_element(store: dict[str, Any]) -> None:
+    page = inject_before_body_end("<html><body><p>x</p></body></html>", store_script(store))
+    assert store_of(page) == store
 
 
 def test_hostile_preflight_values_on_a_page_without_an_api(url: str) -> None:
