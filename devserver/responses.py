@@ -151,12 +151,22 @@ def json_default(value: object) -> object:
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
+# PERF: built once; `json.dumps(..., default=...)` builds a new encoder on every call.
+# allow_nan=False: NaN and Infinity are not JSON, and a browser's JSON.parse rejects them.
+_ENCODER = json.JSONEncoder(default=json_default, ensure_ascii=False, allow_nan=False)
+
+
 def json_body(value: Any, where: str) -> bytes:
     """Serialize ``json``; dates, UUIDs, decimals, sets and dataclasses are converted."""
     try:
-        return json.dumps(value, default=json_default, ensure_ascii=False).encode()
+        text = _ENCODER.encode(value)
     except (TypeError, ValueError) as exc:
         raise ResultError(f"{where}: `json` cannot be sent as JSON: {exc}") from None
+    try:
+        return text.encode()
+    except UnicodeEncodeError:
+        # A lone surrogate (say, an undecodable file name): \u escapes keep the body valid UTF-8.
+        return json.dumps(value, default=json_default, allow_nan=False).encode()
 
 
 def redirect_status(result: Result, method: str) -> int:

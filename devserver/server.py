@@ -22,6 +22,7 @@ from .handlers import HandlerFailure, call_handler, override_method, run_preflig
 from .internal import handle_internal, is_internal
 from .keys import CONFIG, LIVE, OWN_TEMPLATES, PAGES, STATE
 from .live import LiveHub, client_snippet
+from .logs import quiet_client_errors
 from .negotiation import Preference, preference
 from .pages import PageRenderer, StoreError, inject_before_body_end, merge_store, store_script
 from .public import PREFIX as PUBLIC_PREFIX
@@ -52,6 +53,7 @@ def create_app(root: str | Path | Config, *, dev: bool = True,
     # NOTE: aiohttp enforces client_max_size while reading a body; read_body also checks
     # Content-Length first, so an oversized upload is refused before it is read.
     app = web.Application(client_max_size=config.max_body)
+    quiet_client_errors()  # a malformed request is one log line, not a traceback
     app[CONFIG] = config
     app[OWN_TEMPLATES] = own_templates()
     app[PAGES] = PageRenderer(config.pages_dir, dev=config.dev)
@@ -205,7 +207,8 @@ async def _page(request: web.Request, state: AppState, match: Match, result: Res
     headers = _result_headers(result)
     headers.setdefault("Content-Type", "text/html; charset=utf-8")
     status = result.status if result.status is not None else 200
-    return web.Response(status=status, body=html.encode(), headers=headers)
+    # A lone surrogate (an undecodable file name shown in a page) must not crash the answer.
+    return web.Response(status=status, body=html.encode("utf-8", "replace"), headers=headers)
 
 
 def _api_response(result: Result, method: str, pref: Preference, where: str) -> web.Response:

@@ -58,7 +58,7 @@ class Server:
 
 
 def start_server(root: Path, *args: str, env: dict[str, str] | None = None,
-                 timeout: float = 20.0, log: Path | None = None) -> Server:
+                 timeout: float = 60.0, log: Path | None = None) -> Server:
     """Start ``python -m devserver run ROOT --port 0 ...`` and wait for the URL it prints."""
     cmd = [sys.executable, "-m", "devserver", "run", str(root), "--host", "127.0.0.1", "--port", "0",
            *args]
