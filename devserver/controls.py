@@ -47,6 +47,7 @@ from .journal import (
     route_describer,
 )
 from .keys import CONFIG, CONTROLS, JOURNAL, STATE
+from .request import UNREADABLE, unreadable_reason
 from .routing import RouteTable, parse_route_id
 
 __all__ = ["Control", "Controls", "ControlError", "controls_middleware", "install_testing",
@@ -347,7 +348,10 @@ async def _guarded(request: web.Request,
 
 async def _json_body(request: web.Request) -> dict[str, Any]:
     # Any content type: curl -d sends a form type, and a foreign page is refused by Origin above.
-    raw = await request.read()
+    try:
+        raw = await request.read()
+    except UNREADABLE as exc:
+        raise ControlError(f"cannot read the request body: {unreadable_reason(exc)}") from None
     try:
         body = json.loads(raw or b"null")
     except (ValueError, UnicodeDecodeError) as exc:

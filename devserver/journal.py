@@ -30,6 +30,7 @@ from urllib.parse import parse_qs
 from aiohttp import web
 
 from .keys import CONFIG, JOURNAL, STATE
+from .request import UNREADABLE
 from .routing import InvalidPath
 
 __all__ = ["Entry", "Journal", "RequestNotFound", "journal_middleware", "matched_route", "note",
@@ -358,5 +359,5 @@ async def _body(request: web.Request) -> bytes:
         return b""
     try:
         return (await request.read())[:BODY_LIMIT]
-    except (web.HTTPException, ConnectionError, OSError):
+    except (web.HTTPException, ConnectionError, OSError, *UNREADABLE):
         return b""

@@ -9,6 +9,8 @@ from types import MappingProxyType
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.web_protocol import RequestPayloadError
 from multidict import CIMultiDictProxy, MultiDictProxy
 
 __all__ = ["Req", "UploadedFile", "BodyError", "read_body", "flatten", "FORM_TYPES"]
@@ -89,6 +91,10 @@ async def read_body(request: web.Request, max_body: int) -> Any:
         raw = await request.read()
     except web.HTTPRequestEntityTooLarge:
         raise BodyError(413, _too_large(None, max_body)) from None
+    except UNREADABLE as exc:  # a Content-Encoding that does not decode, a broken chunk
+        raise BodyError(400, f"cannot read the request body: {unreadable_reason(exc)}") from None
+    except ConnectionResetError:  # the client left mid-body: nobody to answer, nothing to log
+        raise BodyError(400, "the request body ended early: the client closed the connection") from None
     if not raw:
         return {}
     if ctype == "application/json" or ctype.endswith("+json"):
@@ -113,13 +119,27 @@ async def _read_form(request: web.Request) -> dict[str, Any]:
         form = await request.post()
     except web.HTTPRequestEntityTooLarge:
         raise
-    except (ValueError, AssertionError, UnicodeDecodeError, LookupError) as exc:
-        # aiohttp raises these for a broken multipart stream or a bad charset.
-        raise BodyError(400, f"malformed form body ({request.content_type}): {exc}") from None
+    except (ValueError, AssertionError, UnicodeDecodeError, LookupError, HttpProcessingError) as exc:
+        # aiohttp raises these for a broken multipart stream, a bad part header or a bad charset.
+        raise BodyError(400, f"malformed form body ({request.content_type}): "
+                             f"{unreadable_reason(exc)}") from None
     out = flatten(form)
     for key, value in out.items():
         out[key] = _file(value) if not isinstance(value, list) else [_file(v) for v in value]
     return out
+
+
+# What aiohttp raises while reading a body the client got wrong; never a 500.
+UNREADABLE = (RequestPayloadError, HttpProcessingError)
+
+
+def unreadable_reason(exc: BaseException) -> str:
+    """aiohttp's ``400, message:\\n  Can not decode ...`` as one short line."""
+    text = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+    lines = [line.strip() for line in str(text).splitlines() if line.strip()]
+    if lines and lines[0].endswith("message:"):
+        lines = lines[1:]
+    return " ".join(lines)[:200] or type(exc).__name__
 
 
 def _file(value: Any) -> Any:
