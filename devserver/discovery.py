@@ -72,11 +72,24 @@ def _walk(base: Path, warnings: list[str]) -> list[str]:
         warnings.append(f"cannot read {err.filename}: {err.strerror}")
 
     for dirpath, dirnames, filenames in os.walk(base, onerror=on_error, followlinks=False):
-        dirnames[:] = sorted(d for d in dirnames if not is_ignored_name(d))
+        dirnames[:] = sorted(d for d in dirnames if not is_ignored_name(d)
+                             and _utf8(os.path.join(dirpath, d), warnings))
         rel_dir = os.path.relpath(dirpath, base)
         for name in sorted(filenames):
-            if is_ignored_name(name):
+            if is_ignored_name(name) or not _utf8(os.path.join(dirpath, name), warnings):
                 continue
             rel = name if rel_dir == "." else f"{rel_dir}/{name}".replace(os.sep, "/")
             found.append(rel)
     return found
+
+
+def _utf8(path: str, warnings: list[str]) -> bool:
+    """A name that is not UTF-8 can never match a URL (paths are decoded as UTF-8), and would
+    break every page that shows it: skipped, with a warning that spells its bytes."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        shown = repr(os.fsencode(path))[2:-1]
+        warnings.append(f"skipped {shown}: its name is not UTF-8, so no URL can reach it; rename it")
+        return False
+    return True
