@@ -30,6 +30,8 @@ _SCRIPT_SAFE = str.maketrans({
     "\u2029": "\\u2029",
 })
 _BODY_END = re.compile(r"</body\s*>", re.IGNORECASE)
+# PERF: built once; `json.dumps(..., default=...)` builds a new encoder on every call.
+_STORE_ENCODER = json.JSONEncoder(default=json_default, ensure_ascii=False, allow_nan=False)
 
 
 class StoreError(ValueError):
@@ -46,7 +48,7 @@ def store_script(store: Any) -> str:
     where in the store it is: silently dropping it would give the browser a different store.
     """
     try:
-        text = json.dumps(store, default=json_default, ensure_ascii=False, allow_nan=False)
+        text = _STORE_ENCODER.encode(store)
     except (TypeError, ValueError) as exc:
         where = _bad_value(store) or str(exc)
         raise StoreError(f"the page's store cannot be embedded as JSON: {where}; "
