@@ -9,6 +9,7 @@ routes (layouts, partials, helpers), nor is anything that is not ``.py`` under `
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,11 +77,29 @@ def _walk(base: Path, warnings: list[str]) -> list[str]:
                              and _utf8(os.path.join(dirpath, d), warnings))
         rel_dir = os.path.relpath(dirpath, base)
         for name in sorted(filenames):
-            if is_ignored_name(name) or not _utf8(os.path.join(dirpath, name), warnings):
+            path = os.path.join(dirpath, name)
+            if is_ignored_name(name) or not _utf8(path, warnings) or _special(path, warnings):
                 continue
             rel = name if rel_dir == "." else f"{rel_dir}/{name}".replace(os.sep, "/")
             found.append(rel)
     return found
+
+
+def _special(path: str, warnings: list[str]) -> bool:
+    """A FIFO, socket or device (or a symlink to one): reading it would block or never end.
+
+    A missing target (a dangling symlink) or a symlink loop is not special: it stays listed, so
+    its route answers 500 with the reason.
+    """
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return False
+    warnings.append(f"skipped {path}: not a regular file (a FIFO, socket or device cannot be read "
+                    "as a route)")
+    return True
 
 
 def _utf8(path: str, warnings: list[str]) -> bool:

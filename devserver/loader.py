@@ -8,6 +8,7 @@ A module that fails to import is recorded as a ``LoadError`` for its route only.
 from __future__ import annotations
 
 import inspect
+import stat
 import sys
 import traceback
 import types
@@ -122,6 +123,8 @@ def load_route_module(root: Path, path: Path, display: str) -> RouteModule:
 
 
 def _exec_fresh(name: str, path: Path) -> types.ModuleType:
+    if not stat.S_ISREG(path.stat().st_mode):  # a FIFO or a device would block the server or never end
+        raise OSError(f"{path.name} is not a regular file; devserver loads modules only from files")
     source = path.read_bytes()
     code = compile(source, str(path), "exec", dont_inherit=True)
     module = types.ModuleType(name)
