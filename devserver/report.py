@@ -67,11 +67,12 @@ def format_table(state: AppState) -> str:
     out += ["  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip() for line in lines]
     problems = [*state.table.problems]
     broken = [r["error"]["message"] for r in rows if r["error"]]
-    if problems or broken:
+    if problems or broken or state.warnings:
         out.append("")
         out.append("problems:")
         out += [f"  {p.severity}: {p.message}" for p in problems]
         out += [f"  error: broken module: {m}" for m in broken]
+        out += [f"  warning: {w}" for w in state.warnings]  # files discovery could not use
     return "\n".join(out)
 
 
