@@ -30,7 +30,7 @@ from .public import PublicPathError, serve_public
 from .request import FORM_TYPES, BodyError, Req, flatten, read_body
 from .responses import Result, ResultError, json_body, redirect_status
 from .routing import InvalidPath, Match, Route
-from .sessions import install_sessions, load_session, replace_session, resolve_secret
+from .sessions import install_sessions, load_session, replace_session, resolve_secret, session_dict
 from .state import AppState, build_state
 
 __all__ = ["create_app", "swap_state"]
@@ -140,9 +140,8 @@ async def _serve(request: web.Request, state: AppState, match: Match,
             body = await read_body(request, config.max_body)
     except BodyError as exc:
         return _error(request, ErrorInfo(exc.status, exc.message), pref)
-    session = await load_session(request)
     req = Req(method, request.path, match.params, flatten(request.query), request.headers, body,
-              dict(session), request)
+              await session_dict(request), request)
     where = f"{module.file}: {handler.name}()"
     try:
         result = await call_handler(handler, req, where)
@@ -151,7 +150,7 @@ async def _serve(request: web.Request, state: AppState, match: Match,
     if isinstance(result, web.StreamResponse):
         return result
     if result.session is not None:
-        replace_session(session, result.session)
+        replace_session(await load_session(request), result.session)
     try:
         if html and result.location is None:
             if method not in ("GET", "HEAD") and config.dev:
@@ -184,9 +183,8 @@ async def _page(request: web.Request, state: AppState, match: Match, result: Res
     config = request.app[CONFIG]
     route = match.spec
     if req is None:
-        session = await load_session(request)
         req = Req(method, request.path, match.params, flatten(request.query), request.headers, {},
-                  dict(session), request)
+                  await session_dict(request), request)
     try:
         base = await run_preflight(state, req)
     except HandlerFailure as failure:
