@@ -47,6 +47,9 @@ def discover(root: Path) -> Discovered:
     """
     files: list[RouteFile] = []
     warnings: list[str] = []
+    if not (root / "app").is_dir():
+        warnings.append(f"{root / 'app'} is missing (deleted or moved?): no routes until it is back, "
+                        "and devserver serves them again as soon as it is")
     for kind, folder, suffix in (("api", "api", ".py"), ("page", "pages", ".html")):
         base = root / "app" / folder
         for rel in _walk(base, warnings):

@@ -169,6 +169,9 @@ class Reloader:
             new = build_state(self.config, state, fresh, rescan=plan.tree)
             new = await self._retry_broken(new, fresh)
             self.app[STATE] = new  # the swap: one assignment, requests in flight keep the old one
+            for warning in new.warnings:
+                if warning not in state.warnings:  # app/ gone, a file skipped: say so once
+                    log.warning("%s", warning)
             state = new
         return self._summary(plan, started, state, stale_files, affected, names)
 
