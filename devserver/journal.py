@@ -46,6 +46,10 @@ Describe = Callable[[str, str], str]  # (method, path) -> where the app would ro
 # journal middleware around each request, filled by the controls middleware inside it.
 _NOTES: contextvars.ContextVar[_Notes | None] = contextvars.ContextVar("devserver_notes", default=None)
 _MISSING: Any = object()
+# The route match dispatch made for this request (None: no route), so the journal need not match
+# the path again. web.RequestKey is new in aiohttp 3.14; older versions take a string key.
+MATCHED: Any = web.RequestKey("devserver_match", object) if hasattr(web, "RequestKey") \
+    else "devserver_match"
 
 
 @dataclass(slots=True)
@@ -313,7 +317,7 @@ async def _record(request: web.Request, status: int | None, started: float, note
     duration = (time.perf_counter() - started) * 1000
     if notes.dropped:
         status = None
-    body = b"" if status is None else await _body(request)
+    body = b"" if status is None or not request.body_exists else await _body(request)
     request.app[JOURNAL].record(_entry(request, status, duration, body, notes))
 
 
@@ -329,11 +333,13 @@ def matched_route(request: web.Request) -> tuple[str | None, dict[str, str | lis
     """The id of the route that answers this request and its params, or ``(None, {})``."""
     if request.path.startswith("/_public/"):
         return None, {}
-    try:
-        match = request.app[STATE].table.match(request.raw_path)
-    except InvalidPath:
-        return None, {}
-    return (match.route, match.params) if match is not None else (None, {})
+    match = request.get(MATCHED, _MISSING)
+    if match is _MISSING:
+        try:
+            match = request.app[STATE].table.match(request.raw_path)
+        except InvalidPath:
+            return None, {}
+    return (match.route, dict(match.params)) if match is not None else (None, {})
 
 
 def route_describer(app: web.Application) -> Describe:

@@ -20,6 +20,7 @@ from .controls import install_testing
 from .errorpages import ErrorInfo, error_response, from_exception, own_templates, source_context
 from .handlers import HandlerFailure, call_handler, override_method, run_preflight
 from .internal import handle_internal, is_internal
+from .journal import MATCHED
 from .keys import CONFIG, LIVE, OWN_TEMPLATES, PAGES, STATE
 from .live import LiveHub, client_snippet
 from .logs import quiet_client_errors
@@ -92,6 +93,7 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
         match = state.table.match(raw)
     except InvalidPath as exc:
         return _error(request, ErrorInfo(400, f"bad request path: {exc.reason}"), pref)
+    request[MATCHED] = match  # the journal records this match instead of matching again
     if match is None:
         return _not_found(request, state, pref)
     try:
