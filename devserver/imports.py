@@ -27,7 +27,7 @@ from pathlib import Path
 from types import CodeType, ModuleType
 from typing import Any
 
-__all__ = ["ImportGraph", "SourceOnlyLoader"]
+__all__ = ["ImportGraph", "SourceOnlyLoader", "load_from_source"]
 
 
 class SourceOnlyLoader(importlib.machinery.SourceFileLoader):
@@ -57,6 +57,19 @@ class _ProjectFinder:
             return spec
         spec.loader = SourceOnlyLoader(fullname, spec.origin)
         return spec
+
+
+def load_from_source(root: Path) -> None:
+    """Load every module under ``root`` from source, in any process that serves or lists it.
+
+    Python's own loader would write ``__pycache__`` into the user's project (``app/lib/``, ROOT),
+    and devserver writes nowhere in a project but ``.devserver/``: not under ``devserver routes``,
+    ``--no-reload`` or ``create_app(dev=False)`` either, where no import graph is installed.
+    Idempotent per root.
+    """
+    key = str(root.resolve())
+    if not any(isinstance(f, _ProjectFinder) and f.root == key for f in sys.meta_path):
+        sys.meta_path.insert(0, _ProjectFinder(key))
 
 
 def _library_prefixes() -> tuple[str, ...]:

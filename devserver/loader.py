@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .imports import load_from_source
+
 __all__ = [
     "BoundHandler",
     "Handler",
@@ -98,10 +100,14 @@ class RouteModule:
 
 
 def ensure_importable(root: Path) -> None:
-    """ROOT on sys.path, so `from app.lib.db import users` works in route modules (DESIGN §1)."""
+    """ROOT on sys.path, so `from app.lib.db import users` works in route modules (DESIGN §1).
+
+    Its modules are compiled from source, so no ``__pycache__`` is written into the project.
+    """
     text = str(root)
     if text not in sys.path:
         sys.path.insert(0, text)
+    load_from_source(root)
 
 
 def module_name_for(root: Path, path: Path) -> str:
