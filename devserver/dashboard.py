@@ -13,8 +13,11 @@ changes either (STYLE §15).
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 import re
+import threading
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -235,7 +238,14 @@ async def routes_page(request: web.Request) -> web.StreamResponse:
 async def routes_json(request: web.Request) -> web.StreamResponse:
     if (refused := _refuse_method(request)) is not None:
         return refused
-    return _json(dashboard_data(request.app[STATE], request.app[CONFIG], _last_reload(request)))
+    data = dashboard_data(request.app[STATE], request.app[CONFIG], _last_reload(request))
+    data["process"] = _process()
+    return _json(data)
+
+
+def _process() -> dict[str, int]:
+    """The serving worker, for a soak test watching for leaks (RSS and fds are in /proc/PID)."""
+    return {"pid": os.getpid(), "tasks": len(asyncio.all_tasks()), "threads": threading.active_count()}
 
 
 async def routes_match(request: web.Request) -> web.StreamResponse:
