@@ -59,6 +59,8 @@ class Result:
 
 def normalize(value: object, where: str) -> Result | web.StreamResponse:
     """Check a handler's return value; ``where`` names the handler in error messages."""
+    if type(value) is dict and len(value) == 1 and "json" in value:
+        return Result(json=value["json"], has_json=True)  # PERF: what most handlers return
     if isinstance(value, web.StreamResponse):
         return value
     if value is None:

@@ -31,12 +31,21 @@ from .public import PublicPathError, serve_public
 from .request import FORM_TYPES, BodyError, Req, flatten, read_body
 from .responses import Result, ResultError, json_body, redirect_status
 from .routing import InvalidPath, Match, Route
-from .sessions import install_sessions, load_session, replace_session, resolve_secret, session_dict
+from .sessions import (
+    install_sessions,
+    load_session,
+    replace_session,
+    resolve_secret,
+    save_session,
+    session_dict,
+)
 from .state import AppState, build_state
 
 __all__ = ["create_app", "swap_state"]
 
 log = logging.getLogger("devserver")
+
+_ONLY_OPTIONS = frozenset({"OPTIONS"})  # what a route answers when it has no API module
 
 
 def create_app(root: str | Path | Config, *, dev: bool = True,
@@ -100,15 +109,17 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
         response = await _serve(request, state, match, pref)
     except web.HTTPException as exc:
         _finish(request, exc)  # a handler raised it: answered as it is, with the headers below
+        await save_session(request, exc)
         raise
     _finish(request, response)
+    await save_session(request, response)  # only a routed request ever loads the session
     return response
 
 
 async def _serve(request: web.Request, state: AppState, match: Match,
                  pref: Preference) -> web.StreamResponse:
     route = match.spec
-    if route.errors:
+    if route.problems and route.errors:
         info = ErrorInfo(500, route.errors[0].message, kind="RouteConflict", problems=route.errors)
         return _error(request, info, pref)
     module = state.modules.get(route.id)
@@ -123,7 +134,7 @@ async def _serve(request: web.Request, state: AppState, match: Match,
             method = override_method(body, method)
     except BodyError as exc:
         return _error(request, ErrorInfo(exc.status, exc.message), pref)
-    allowed = state.methods.get(route.id, frozenset({"OPTIONS"}))
+    allowed = state.methods.get(route.id, _ONLY_OPTIONS)
     if method == "OPTIONS":
         return web.Response(status=204, headers={"Allow": ", ".join(sorted(allowed))})
     html = _wants_page(route, pref)
@@ -139,10 +150,11 @@ async def _serve(request: web.Request, state: AppState, match: Match,
     assert module is not None
     try:
         if body is None:
-            body = await read_body(request, config.max_body)
+            # PERF: no body (a GET): read_body's answer is {} without a coroutine.
+            body = await read_body(request, config.max_body) if request.body_exists else {}
     except BodyError as exc:
         return _error(request, ErrorInfo(exc.status, exc.message), pref)
-    req = Req(method, request.path, match.params, flatten(request.query), request.headers, body,
+    req = Req(method, request.path, match.params, _query(request), request.headers, body,
               await session_dict(request), request)
     where = f"{module.file}: {handler.name}()"
     try:
@@ -165,6 +177,10 @@ async def _serve(request: web.Request, state: AppState, match: Match,
         return _error(request, _result_error(request, str(exc), module.file, handler.line), pref)
 
 
+def _query(request: web.Request) -> dict[str, Any]:
+    return flatten(request.query) if request.query_string else {}
+
+
 def _wants_page(route: Route, pref: Preference) -> bool:
     """HTML for a route with a page unless the client prefers JSON and the route has an API."""
     if not route.has_page:
@@ -185,7 +201,7 @@ async def _page(request: web.Request, state: AppState, match: Match, result: Res
     config = request.app[CONFIG]
     route = match.spec
     if req is None:
-        req = Req(method, request.path, match.params, flatten(request.query), request.headers, {},
+        req = Req(method, request.path, match.params, _query(request), request.headers, {},
                   await session_dict(request), request)
     try:
         base = await run_preflight(state, req)

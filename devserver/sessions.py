@@ -9,6 +9,8 @@ NOTE: only aiohttp-session's cookie storage is used, not its middleware: the mid
 state under plain string request keys, which aiohttp 3.14 answers with a ``NotAppKeyWarning``
 (an error under ``filterwarnings=error``, in a user's tests of their own app). Ours keeps the
 session under one typed key and also makes the expiry rolling, which aiohttp-session's is not.
+PERF: and it is not a middleware at all: only the route dispatcher loads a session, so it saves
+it too (:func:`save_session`), and no other request pays for a middleware layer.
 """
 
 from __future__ import annotations
@@ -22,12 +24,11 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
-from aiohttp.typedefs import Handler
 from aiohttp_session import Session, SessionData
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
 
 __all__ = ["COOKIE_NAME", "MAX_AGE", "install_sessions", "resolve_secret", "load_session",
-           "session_dict", "replace_session", "SessionStorage"]
+           "session_dict", "replace_session", "save_session", "SessionStorage"]
 
 COOKIE_NAME = "_idx"
 MAX_AGE = 7 * 24 * 3600  # 7 days, renewed on every response to a request that carried a session
@@ -112,7 +113,6 @@ def install_sessions(app: web.Application, key: bytes, *, secure: bool = False) 
         path="/",
         secure=secure or None,
     )
-    app.middlewares.append(_save_session)
 
 
 async def load_session(request: web.Request) -> Session:
@@ -148,19 +148,8 @@ def replace_session(session: Session, new: dict[str, object]) -> None:
     session.update(new)
 
 
-@web.middleware
-async def _save_session(request: web.Request, handler: Handler) -> web.StreamResponse:
+async def save_session(request: web.Request, response: web.StreamResponse) -> None:
     """Write the session of a request that read it into the response: every time, so it rolls."""
-    try:
-        response = await handler(request)
-    except web.HTTPException as exc:
-        await _save(request, exc)
-        raise
-    await _save(request, response)
-    return response
-
-
-async def _save(request: web.Request, response: web.StreamResponse) -> None:
     session: Session | None = request.get(_SESSION)
     if session is None or response.prepared:
         return  # never read; or a streamed response whose headers are already sent
