@@ -127,7 +127,7 @@ def test_typing_a_path_shows_the_winner_and_why_the_others_lost(demo: tuple[Path
     page.goto(server.url + "/__routes")
     page.locator("#t-path").press_sequentially("/docs/forms/x", delay=10)
     expect(page.locator(".cand.o-winner")).to_have_attribute("data-route", "docs/[...path]")
-    assert page.locator(".v-summary").inner_text() == "docs/[...path] answers /docs/forms/x"
+    expect(page.locator(".v-summary")).to_have_text("docs/[...path] answers /docs/forms/x")
     assert page.locator(".params.values").inner_text().split() == ["path", "=", '["forms","x"]', "catch-all"]
     reasons = dict(zip(page.locator(".cand .c-pat").all_text_contents(),
                        page.locator(".cand .reason").all_text_contents(), strict=True))
@@ -137,7 +137,7 @@ def test_typing_a_path_shows_the_winner_and_why_the_others_lost(demo: tuple[Path
         "/posts/[[page]]": "static posts ≠ docs",
         "/users/$id": "static users ≠ docs",
     }
-    assert page.locator(".rep-kind").inner_text() == "HTML page"
+    expect(page.locator(".rep-kind")).to_have_text("HTML page")
     assert "path=%2Fdocs%2Fforms%2Fx" in page.url  # the address bar can be shared
     assert "is-winner" in (row(page, "docs/[...path]").get_attribute("class") or "")
 
@@ -148,8 +148,8 @@ def test_typing_a_path_shows_the_winner_and_why_the_others_lost(demo: tuple[Path
     page.locator("#t-path").press("Enter")
     expect(page.locator(".verdict .code")).to_have_text("405")
     winner = page.locator(".cand.o-wrong-method")
-    assert winner.locator(".reason").inner_text() == "method POST not exported: 405"
-    assert page.locator(".rep-kind").inner_text() == "405 error"
+    expect(winner.locator(".reason")).to_have_text("method POST not exported: 405")
+    expect(page.locator(".rep-kind")).to_have_text("405 error")
     shot(page, "dashboard-tester-405.png")
 
     # The shared link restores the tester and runs it.
@@ -157,8 +157,8 @@ def test_typing_a_path_shows_the_winner_and_why_the_others_lost(demo: tuple[Path
     assert "method=POST" in shared and "accept=application%2Fjson" in shared
     page.goto(server.url + "/__routes?path=/posts&accept=application/json")
     page.wait_for_selector(".cand.o-winner")
-    assert page.locator(".cand.o-winner .c-pat").inner_text() == "/posts/[[page]]"
-    assert page.locator(".rep-kind").inner_text() == "JSON"
+    expect(page.locator(".cand.o-winner .c-pat")).to_have_text("/posts/[[page]]")
+    expect(page.locator(".rep-kind")).to_have_text("JSON")
     assert page.locator("#t-accept-preset").input_value() == "application/json"
     page.goto(shared)
     expect(page.locator(".verdict .code")).to_have_text("405")
@@ -169,7 +169,7 @@ def test_a_404_suggests_and_every_route_says_why(demo: tuple[Path, Server], page
     _, server = demo
     page.goto(server.url + "/__routes?path=/post")
     page.wait_for_selector(".verdict .code.s4xx")
-    assert page.locator(".v-summary").inner_text() == "no route matches /post"
+    expect(page.locator(".v-summary")).to_have_text("no route matches /post")
     assert page.locator(".cand.o-winner").count() == 0
     assert page.locator(".cand .reason").all_text_contents() == [
         "path has one extra segment: /post", "static docs ≠ post", "static posts ≠ post",
