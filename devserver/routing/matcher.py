@@ -8,13 +8,22 @@ The walk visits a node's children in precedence order (route ends here, static, 
 optional, catch-all, optional catch-all) and backtracks when a branch cannot finish, which makes
 the first full match the same route that "first in sorted order that matches" would give
 (DESIGN §2; a property test compares the two).
+
+PERF: most paths never need to backtrack, so :meth:`Matcher.match` first follows the best child
+at each node in one flat loop (no recursion, no copies, no calls), and only when that greedy walk
+fails at a node that ``seal`` marked as reached past a fork (an ancestor had another child that
+could have taken the segment), or meets an optional segment, is the path redone by the full
+backtracking walk (``_walk``). The first path a depth-first search follows is the greedy one, so
+when the greedy walk succeeds, the full walk would have returned the same route; and when it
+fails with no fork behind it, so would the full walk.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
+from .paths import normalize_raw, split_path
 from .routes import Route
 from .segments import Kind
 
@@ -23,25 +32,88 @@ __all__ = ["Match", "Matcher", "match_segments"]
 _Value = str | list[str] | None  # None: an optional parameter that matched nothing
 
 
-@dataclass(frozen=True, slots=True)
-class Match:
-    """A matched route: ``route`` is its id (``"users/[id]"``), ``params`` the decoded values."""
+# PERF: an enum member read through its class (`Kind.STATIC`) costs a few hundred ns on 3.11;
+# the build reads them once per segment, so they are module constants here.
+_STATIC, _DYNAMIC, _OPTIONAL, _CATCHALL = Kind.STATIC, Kind.DYNAMIC, Kind.OPTIONAL, Kind.CATCHALL
+
+
+class Match(NamedTuple):
+    """A matched route: ``route`` is its id (``"users/[id]"``), ``params`` the decoded values.
+
+    PERF: a named tuple, not a frozen dataclass: it is made on every request, and
+    ``tuple.__new__`` makes one in a single C call, where a frozen dataclass sets each field
+    through ``object.__setattr__`` (about twice the cost of the whole rest of a static match).
+    """
 
     route: str
     params: dict[str, str | list[str]]
     spec: Route
 
 
+_new_tuple = tuple.__new__
+
+
+class _Leaf:
+    """A route where the trie ends, with where the greedy walk finds its values (computed once).
+
+    The greedy walk matches the path's segments, so the value of the route's segment ``k`` is
+    ``parts[k]``, and a catch-all's is ``parts[k:]``.
+    """
+
+    __slots__ = ("route", "id", "singles", "one", "at", "rest_name", "rest_at")
+
+    def __init__(self, route: Route) -> None:
+        self.route = route
+        self.id = route.id
+        singles: list[tuple[str, int]] = []
+        self.rest_name = ""
+        self.rest_at = 0
+        for k, seg in enumerate(route.segments):
+            kind = seg.kind
+            if kind is _DYNAMIC or kind is _OPTIONAL:
+                singles.append((seg.name, k))
+            elif kind is not _STATIC:
+                self.rest_name, self.rest_at = seg.name, k
+        self.singles = tuple(singles)
+        # PERF: one single-segment parameter is the common case, built as a dict display.
+        self.one, self.at = singles[0] if len(singles) == 1 else ("", 0)
+
+
 class _Node:
-    __slots__ = ("end", "static", "dynamic", "optional", "catchall", "optcatch")
+    __slots__ = ("end", "static", "dynamic", "optional", "catchall", "optcatch",
+                 "rest", "catch", "retry", "retry_end")
 
     def __init__(self) -> None:
-        self.end: Route | None = None
+        self.end: _Leaf | None = None
         self.static: dict[str, _Node] = {}
         self.dynamic: _Node | None = None
         self.optional: _Node | None = None
-        self.catchall: Route | None = None
-        self.optcatch: Route | None = None
+        self.catchall: _Leaf | None = None
+        self.optcatch: _Leaf | None = None
+        # Filled in by seal() once the trie is complete, for the greedy walk:
+        self.rest: _Leaf | None = None  # the catch-all that takes one or more segments here
+        self.catch: _Leaf | None = None  # rest, when no optional sibling outranks it
+        self.retry = False  # a failure here (path not finished) needs the full walk
+        self.retry_end = False  # a path that ends here without a route needs the full walk
+
+    def seal(self) -> None:
+        """Fill in the greedy walk's fields for this node and every node under it."""
+        # PERF: a stack, not recursion: one Python call per node would double the build.
+        stack: list[tuple[_Node, bool]] = [(self, False)]  # (node, an ancestor had another child)
+        while stack:
+            node, forked = stack.pop()
+            node.rest = node.catchall if node.catchall is not None else node.optcatch
+            node.catch = node.rest if node.optional is None else None
+            node.retry = forked or node.optional is not None
+            node.retry_end = node.retry or node.optcatch is not None
+            after_dynamic = forked or node.optional is not None or node.rest is not None
+            if node.static:
+                after_static = after_dynamic or node.dynamic is not None
+                stack.extend([(child, after_static) for child in node.static.values()])
+            if node.dynamic is not None:
+                stack.append((node.dynamic, after_dynamic))
+            if node.optional is not None:
+                stack.append((node.optional, True))
 
 
 class Matcher:
@@ -52,8 +124,9 @@ class Matcher:
     def __init__(self, routes: Sequence[Route]) -> None:
         self._root = _Node()
         # PERF: a whole static path is one dict lookup; it always wins, since a static segment
-        # outranks every parameter at the first position where two routes differ.
-        self._static: dict[str, Route] = {}
+        # outranks every parameter at the first position where two routes differ. The keys are
+        # raw paths, so only names that read the same raw and decoded are keys (see _insert).
+        self._static: dict[str, _Leaf] = {}
         # Routes whose file name breaks a rule (catch-all not last, ...) are not in the trie, but
         # a request they would match gets their 500, so the user learns why (DESIGN §2).
         self._fallback: list[Route] = []
@@ -62,47 +135,106 @@ class Matcher:
                 self._insert(route)
             else:
                 self._fallback.append(route)
+        self._root.seal()
 
     def _insert(self, route: Route) -> None:
         node = self._root
-        segments = route.segments
-        for seg in segments:
+        leaf = _Leaf(route)
+        for seg in route.segments:
             kind = seg.kind
-            if kind is Kind.STATIC:
+            if kind is _STATIC:
                 child = node.static.get(seg.name)
                 if child is None:
                     child = node.static[seg.name] = _Node()
                 node = child
-            elif kind is Kind.DYNAMIC:
+            elif kind is _DYNAMIC:
                 if node.dynamic is None:
                     node.dynamic = _Node()
                 node = node.dynamic
-            elif kind is Kind.OPTIONAL:
+            elif kind is _OPTIONAL:
                 if node.optional is None:
                     node.optional = _Node()
                 node = node.optional
-            elif kind is Kind.CATCHALL:
-                node.catchall = node.catchall or route
+            elif kind is _CATCHALL:
+                node.catchall = node.catchall or leaf
                 return
             else:
-                node.optcatch = node.optcatch or route
+                node.optcatch = node.optcatch or leaf
                 return
         if node.end is None:
-            node.end = route
-        if all(s.kind is Kind.STATIC for s in segments):
-            path = "/" + "/".join(s.name for s in segments)
-            for key in (path, path + "/") if segments else ("/",):
-                self._static.setdefault(key, route)
+            node.end = leaf
+        if leaf.singles:
+            return
+        path = "/" + "/".join([seg.name for seg in route.segments])
+        # NOTE: a name with `%`, `?` or `#` reads differently raw (`a%20b` is the URL text
+        # `a b`; `a?b` is `a` and a query), so only the trie, after decoding, may match it.
+        if "%" not in path and "?" not in path and "#" not in path:
+            self._static.setdefault(path, node.end)
+            if route.segments:
+                self._static.setdefault(path + "/", node.end)
 
-    def static_lookup(self, raw_path: str) -> Route | None:
-        """The route for a raw path that needs no decoding, when a static route has it."""
-        return self._static.get(raw_path)
+    def match(self, path: str) -> Match | None:
+        """The winning route for a raw path (percent-encoded, maybe with a query), or None.
+
+        Raises :class:`~devserver.routing.paths.InvalidPath` for invalid percent-encoding.
+        """
+        # PERF: this is the hot path, written flat: every Python call here would cost about as
+        # much as a trie step, so there are none (see BENCHMARKS.md).
+        leaf = self._static.get(path)
+        if leaf is not None:
+            return _new_tuple(Match, (leaf.id, {}, leaf.route))
+        parts = path.split("/")
+        if parts[0] or not parts[-1] or "%" in path or "?" in path or "#" in path:
+            # Rare: no leading slash, a trailing slash, percent-encoding, a query or a fragment.
+            parts = split_path(normalize_raw(path))
+            if "" in parts:
+                return None  # an empty segment is never a value, on any branch
+        else:
+            del parts[0]  # the "" before the leading slash
+        # The greedy walk: the best child at each node (see the module docstring).
+        node = self._root
+        for seg in parts:
+            child = node.static.get(seg)
+            if child is not None:
+                node = child
+            elif not seg:
+                return None  # as above: `//` inside the path
+            elif node.dynamic is not None:
+                node = node.dynamic
+            elif node.catch is not None:
+                if "" in parts:
+                    return None  # as above: the catch-all would take an empty segment
+                leaf = node.catch
+                break
+            else:
+                return self._full(parts) if node.retry or self._fallback else None
+        else:
+            leaf = node.end
+            if leaf is None:
+                return self._full(parts) if node.retry_end or self._fallback else None
+        if leaf.one:
+            params: dict[str, str | list[str]] = {leaf.one: parts[leaf.at]}
+        else:
+            params = {}
+            for name, at in leaf.singles:
+                params[name] = parts[at]
+        if leaf.rest_name:
+            params[leaf.rest_name] = parts[leaf.rest_at:]
+        return _new_tuple(Match, (leaf.id, params, leaf.route))
+
+    def _full(self, segs: list[str]) -> Match | None:
+        found = self.lookup(segs)
+        if found is None:
+            return None
+        route, values = found
+        return Match(route.id, bind(route, values), route)
 
     def lookup(self, segs: list[str]) -> tuple[Route, list[_Value]] | None:
         """The winning route for decoded segments, with its parameter values in order."""
         found = _walk(self._root, segs, 0, len(segs), [])
         if found is not None:
-            return found
+            leaf, values = found
+            return leaf.route, values
         for route in self._fallback:
             params = match_segments(route, segs)
             if params is not None:
@@ -113,14 +245,14 @@ class Matcher:
 def _structurally_valid(route: Route) -> bool:
     # NOTE: conflicts between two valid routes keep both in the trie (the first claims the slot
     # and both carry the error); only a route that is invalid on its own is matched apart.
-    return not any(p.rule in _STRUCTURAL for p in route.problems)
+    return not route.problems or not any(p.rule in _STRUCTURAL for p in route.problems)
 
 
 _STRUCTURAL = frozenset({"catchall-not-last", "required-after-optional", "duplicate-param"})
 
 
 def _walk(node: _Node, segs: list[str], i: int, n: int,
-          vals: list[_Value]) -> tuple[Route, list[_Value]] | None:
+          vals: list[_Value]) -> tuple[_Leaf, list[_Value]] | None:
     if i == n:
         if node.end is not None:
             return node.end, vals
@@ -147,12 +279,10 @@ def _walk(node: _Node, segs: list[str], i: int, n: int,
         found = _walk(node.optional, segs, i + 1, n, [*vals, seg])
         if found is not None:
             return found
-    if node.catchall is not None or node.optcatch is not None:
+    if node.rest is not None:
         rest = segs[i:]
         if "" not in rest:
-            route = node.catchall if node.catchall is not None else node.optcatch
-            assert route is not None
-            return route, [*vals, rest]
+            return node.rest, [*vals, rest]
     return None
 
 
@@ -174,17 +304,17 @@ def match_segments(route: Route, segs: Sequence[str]) -> dict[str, str | list[st
             return params if pi == len(segs) else None
         seg = segments[si]
         kind = seg.kind
-        if kind is Kind.STATIC:
+        if kind is _STATIC:
             return go(si + 1, pi + 1, params) if pi < len(segs) and segs[pi] == seg.name else None
-        if kind in (Kind.DYNAMIC, Kind.OPTIONAL) and pi < len(segs) and segs[pi]:
+        if kind in (_DYNAMIC, _OPTIONAL) and pi < len(segs) and segs[pi]:
             found = go(si + 1, pi + 1, {**params, seg.name: segs[pi]})
-            if found is not None or kind is Kind.DYNAMIC:
+            if found is not None or kind is _DYNAMIC:
                 return found
-        if kind is Kind.DYNAMIC:
+        if kind is _DYNAMIC:
             return None
-        if kind is Kind.OPTIONAL:
+        if kind is _OPTIONAL:
             return go(si + 1, pi, params)
-        least = 1 if kind is Kind.CATCHALL else 0
+        least = 1 if kind is _CATCHALL else 0
         for end in range(len(segs), pi + least - 1, -1):  # greedy: longest first
             taken = list(segs[pi:end])
             if "" in taken:

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 
 from .conflicts import Draft, pair_files, route_conflicts
 from .explain import Explanation, explain_path
-from .matcher import Match, Matcher, bind
+from .matcher import Match, Matcher
 from .paths import InvalidPath, normalize_raw, split_path
 from .precedence import sort_key
 from .routes import Problem, Route, RouteFile
@@ -53,15 +53,7 @@ class RouteTable:
 
         Raises :class:`InvalidPath` for invalid percent-encoding (the server answers 400).
         """
-        route = self._matcher.static_lookup(path)
-        if route is not None:
-            return Match(route.id, {}, route)
-        path = normalize_raw(path)
-        found = self._matcher.lookup(split_path(path))
-        if found is None:
-            return None
-        route, values = found
-        return Match(route.id, bind(route, values), route)
+        return self._matcher.match(path)
 
     def explain(self, path: str, method: str = "GET",
                 methods: Mapping[str, frozenset[str]] | None = None) -> Explanation:
