@@ -185,8 +185,12 @@ class Matcher:
             return _new_tuple(Match, (leaf.id, {}, leaf.route))
         parts = path.split("/")
         if parts[0] or not parts[-1] or "%" in path or "?" in path or "#" in path:
-            # Rare: no leading slash, a trailing slash, percent-encoding, a query or a fragment.
-            parts = split_path(normalize_raw(path))
+            # Rarer: no leading slash, a trailing slash, percent-encoding, a query or a fragment.
+            path = normalize_raw(path)
+            leaf = self._static.get(path)  # `/about?x=1`
+            if leaf is not None:
+                return _new_tuple(Match, (leaf.id, {}, leaf.route))
+            parts = split_path(path)
             if "" in parts:
                 return None  # an empty segment is never a value, on any branch
         else:
