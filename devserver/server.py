@@ -260,13 +260,14 @@ def _finish(request: web.Request, response: web.StreamResponse) -> None:
     """Headers every routed response gets: Vary, and no-cache in dev unless the handler chose."""
     if response.prepared:
         return  # streamed by the handler: its headers are already sent
-    vary = response.headers.get("Vary")
+    headers = response.headers
+    vary = headers.get("Vary")
     if vary is None:
-        response.headers["Vary"] = "Accept"
+        headers["Vary"] = "Accept"
     elif "accept" not in {v.strip().lower() for v in vary.split(",")} and vary.strip() != "*":
-        response.headers["Vary"] = f"{vary}, Accept"
-    if request.app[CONFIG].dev and "Cache-Control" not in response.headers:
-        response.headers["Cache-Control"] = "no-cache"
+        headers["Vary"] = f"{vary}, Accept"
+    if request.app[CONFIG].dev and "Cache-Control" not in headers:
+        headers["Cache-Control"] = "no-cache"
 
 
 def _public(request: web.Request) -> web.StreamResponse:

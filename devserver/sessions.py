@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
+from aiohttp import hdrs, web
 from aiohttp_session import Session, SessionData
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
 
@@ -135,11 +135,16 @@ async def session_dict(request: web.Request) -> dict[str, Any]:
 
     PERF: a request without the session cookie has an empty session, so nothing is loaded (and
     nothing is saved with the response); :func:`load_session` still gives a handler's returned
-    ``session`` somewhere to go.
+    ``session`` somewhere to go. Such a request is marked with ``None``, so that
+    :func:`save_session` finds that there is nothing to save without a failed lookup.
     """
-    if request.get(_SESSION) is None and COOKIE_NAME not in request.cookies:
-        return {}
-    return dict(await load_session(request))
+    session = request.get(_SESSION)
+    if session is None:
+        if hdrs.COOKIE not in request.headers or COOKIE_NAME not in request.cookies:
+            request[_SESSION] = None
+            return {}
+        session = await load_session(request)
+    return dict(session)
 
 
 def replace_session(session: Session, new: dict[str, object]) -> None:
