@@ -8,10 +8,12 @@ assignment (STYLE §6). Only this module and its helpers know aiohttp.
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import jinja2
 from aiohttp import web
 from multidict import CIMultiDict
 
@@ -124,7 +126,8 @@ async def _serve(request: web.Request, state: AppState, match: Match,
         return _error(request, info, pref)
     module = state.modules.get(route.id)
     if module is not None and module.error is not None:
-        return _error(request, _load_error_info(request, module.error), pref)
+        gone = _removed(request, module.file) if module.error.kind == "FileNotFoundError" else None
+        return _error(request, gone or _load_error_info(request, module.error), pref)
     config = request.app[CONFIG]
     method = request.method
     body: Any = None
@@ -211,6 +214,9 @@ async def _page(request: web.Request, state: AppState, match: Match, result: Res
     name = route.page_file.removeprefix("app/pages/") if route.page_file else ""
     try:
         html = request.app[PAGES].render(name, {"store": store, "req": req.as_context()})
+    except jinja2.TemplateNotFound as exc:
+        gone = _removed(request, route.page_file) if exc.name == name else None
+        return _error(request, gone or from_exception(exc, config.root), pref)
     except Exception as exc:  # noqa: BLE001 - template errors of every kind become a 500 page
         return _error(request, from_exception(exc, config.root), pref)
     try:
@@ -282,6 +288,19 @@ def _public(request: web.Request) -> web.StreamResponse:
                    f"{path} is a static file: {exc.reason}" if exc.status == 405 else
                    f"bad path: {exc.reason}")
         return _error(request, ErrorInfo(exc.status, message, allow=exc.allow), pref)
+
+
+def _removed(request: web.Request, file: str | None) -> ErrorInfo | None:
+    """A route file deleted or renamed since the table was built: 404, as after the rescan.
+
+    NOTE: a reload rescans once the deletion's events settle; a request in between must not get
+    a 500. A dangling symlink still exists (lexists), so it keeps its 500 naming the file.
+    """
+    config = request.app[CONFIG]
+    if file is None or os.path.lexists(config.root / file):
+        return None
+    removed = f": {file} was removed" if config.dev else ""
+    return ErrorInfo(404, f"no route matches {request.path}{removed}")
 
 
 def _load_error_info(request: web.Request, err: Any) -> ErrorInfo:
