@@ -30,6 +30,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -335,3 +336,36 @@ async def test_a_devserver_file_in_place_of_the_folder(aiohttp_client: Any, tmp_
     assert "session secret" in caplog.text and "Not a directory" in caplog.text
     await _session_round_trip(await aiohttp_client(app))
     assert (root / ".devserver").read_text() == "not a folder\n"  # left as it was
+
+
+# -- a file removed under a running table --------------------------------------------------------
+
+
+@pytest.mark.asyncio
+async def test_a_route_file_removed_before_the_rescan_is_a_404_not_a_500(aiohttp_client: Any,
+                                                                       tmp_path: Path) -> None:
+    """The soak found these: a request between a deletion and the rescan it causes got a 500."""
+    from devserver.keys import CONFIG, STATE
+    from devserver.server import swap_state
+    from devserver.state import build_state
+
+    root = write_app(tmp_path / "project", {**APP, "app/api/gone.py": APP["app/api/index.py"]})
+    (root / "app/pages/dangling.html").symlink_to("missing.html")
+    app = create_app(root)
+    client = await aiohttp_client(app)
+    (root / "app/pages/about.html").unlink()
+    resp = await client.get("/about", headers={"Accept": "text/html"})
+    assert resp.status == 404 and "app/pages/about.html was removed" in await resp.text()
+    (root / "app/api/gone.py").unlink()  # and a reload re-imported it before seeing the deletion
+    with warnings.catch_warnings():  # aiohttp deprecates setting a key on a started app, as reloads do
+        warnings.simplefilter("ignore", DeprecationWarning)
+        swap_state(app, build_state(app[CONFIG], app[STATE], frozenset({"app/api/gone.py"}), rescan=False))
+    resp = await client.get("/gone", headers={"Accept": "application/json"})
+    assert resp.status == 404 and "app/api/gone.py was removed" in (await resp.json())["error"]["message"]
+    # a dangling symlink is still there: its 500 names it
+    resp = await client.get("/dangling", headers={"Accept": "text/html"})
+    assert resp.status == 500 and "dangling.html" in await resp.text()
+    outside = await aiohttp_client(create_app(root, dev=False))
+    (root / "app/pages/users").mkdir(parents=True)
+    resp = await outside.get("/about", headers={"Accept": "text/html"})
+    assert resp.status == 404 and "app/pages" not in await resp.text()
