@@ -126,7 +126,7 @@ async def _serve(request: web.Request, state: AppState, match: Match,
         return _error(request, info, pref)
     module = state.modules.get(route.id)
     if module is not None and module.error is not None:
-        gone = _removed(request, module.file) if module.error.kind == "FileNotFoundError" else None
+        gone = _removed(request, module.file) if _vanished(request, module.error) else None
         return _error(request, gone or _load_error_info(request, module.error), pref)
     config = request.app[CONFIG]
     method = request.method
@@ -293,14 +293,21 @@ def _public(request: web.Request) -> web.StreamResponse:
 def _removed(request: web.Request, file: str | None) -> ErrorInfo | None:
     """A route file deleted or renamed since the table was built: 404, as after the rescan.
 
-    NOTE: a reload rescans once the deletion's events settle; a request in between must not get
-    a 500. A dangling symlink still exists (lexists), so it keeps its 500 naming the file.
+    NOTE: a reload rescans once the deletion's events settle (and reloads a file saved again);
+    a request in between must not get a 500. A dangling symlink keeps its 500 naming the file.
     """
     config = request.app[CONFIG]
-    if file is None or os.path.lexists(config.root / file):
+    path = config.root / file if file is not None else None
+    if path is None or (os.path.islink(path) and not os.path.exists(path)):
         return None
     removed = f": {file} was removed" if config.dev else ""
     return ErrorInfo(404, f"no route matches {request.path}{removed}")
+
+
+def _vanished(request: web.Request, err: Any) -> bool:
+    """The module's own file was missing when it was loaded (not a FileNotFoundError of its code)."""
+    path = str(request.app[CONFIG].root / err.file)
+    return bool(err.kind == "FileNotFoundError" and err.line is None and path in err.message)
 
 
 def _load_error_info(request: web.Request, err: Any) -> ErrorInfo:

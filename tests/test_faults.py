@@ -349,7 +349,8 @@ async def test_a_route_file_removed_before_the_rescan_is_a_404_not_a_500(aiohttp
     from devserver.server import swap_state
     from devserver.state import build_state
 
-    root = write_app(tmp_path / "project", {**APP, "app/api/gone.py": APP["app/api/index.py"]})
+    root = write_app(tmp_path / "project", {**APP, "app/api/gone.py": APP["app/api/index.py"],
+                                            "app/api/reads.py": "open('missing.json')\n"})
     (root / "app/pages/dangling.html").symlink_to("missing.html")
     app = create_app(root)
     client = await aiohttp_client(app)
@@ -362,6 +363,11 @@ async def test_a_route_file_removed_before_the_rescan_is_a_404_not_a_500(aiohttp
         swap_state(app, build_state(app[CONFIG], app[STATE], frozenset({"app/api/gone.py"}), rescan=False))
     resp = await client.get("/gone", headers={"Accept": "application/json"})
     assert resp.status == 404 and "app/api/gone.py was removed" in (await resp.json())["error"]["message"]
+    (root / "app/api/gone.py").write_text(APP["app/api/index.py"])  # back, before its reload
+    assert (await client.get("/gone", headers={"Accept": "application/json"})).status == 404
+    # a module whose own code raises FileNotFoundError is broken, not gone
+    resp = await client.get("/reads", headers={"Accept": "application/json"})
+    assert resp.status == 500 and "missing.json" in (await resp.json())["error"]["message"]
     # a dangling symlink is still there: its 500 names it
     resp = await client.get("/dangling", headers={"Accept": "text/html"})
     assert resp.status == 500 and "dangling.html" in await resp.text()
