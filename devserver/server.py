@@ -214,8 +214,11 @@ async def _page(request: web.Request, state: AppState, match: Match, result: Res
     name = route.page_file.removeprefix("app/pages/") if route.page_file else ""
     try:
         html = request.app[PAGES].render(name, {"store": store, "req": req.as_context()})
-    except jinja2.TemplateNotFound as exc:
-        gone = _removed(request, route.page_file) if exc.name == name else None
+    except (jinja2.TemplateNotFound, FileNotFoundError) as exc:
+        # Jinja checks that the file exists, then opens it: a deletion in between is the second.
+        own = exc.name == name if isinstance(exc, jinja2.TemplateNotFound) else \
+            os.path.normpath(str(exc.filename)) == os.path.normpath(config.pages_dir / name)
+        gone = _removed(request, route.page_file) if own else None
         return _error(request, gone or from_exception(exc, config.root), pref)
     except Exception as exc:  # noqa: BLE001 - template errors of every kind become a 500 page
         return _error(request, from_exception(exc, config.root), pref)

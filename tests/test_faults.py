@@ -35,6 +35,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import jinja2
 import pytest
 
 from devserver import create_app
@@ -350,13 +351,20 @@ async def test_a_route_file_removed_before_the_rescan_is_a_404_not_a_500(aiohttp
     from devserver.state import build_state
 
     root = write_app(tmp_path / "project", {**APP, "app/api/gone.py": APP["app/api/index.py"],
-                                            "app/api/reads.py": "open('missing.json')\n"})
+                                            "app/api/reads.py": "open('missing.json')\n",
+                                            "app/pages/users.html": "<p>users</p>\n"})
     (root / "app/pages/dangling.html").symlink_to("missing.html")
     app = create_app(root)
     client = await aiohttp_client(app)
     (root / "app/pages/about.html").unlink()
     resp = await client.get("/about", headers={"Accept": "text/html"})
     assert resp.status == 404 and "app/pages/about.html was removed" in await resp.text()
+    # deleted between Jinja's check that the file exists and its open()
+    (root / "app/pages/users.html").unlink()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(jinja2.loaders.os.path, "isfile", lambda path: True)
+        resp = await client.get("/users", headers={"Accept": "text/html"})
+    assert resp.status == 404, await resp.text()
     (root / "app/api/gone.py").unlink()  # and a reload re-imported it before seeing the deletion
     with warnings.catch_warnings():  # aiohttp deprecates setting a key on a started app, as reloads do
         warnings.simplefilter("ignore", DeprecationWarning)
@@ -372,6 +380,5 @@ async def test_a_route_file_removed_before_the_rescan_is_a_404_not_a_500(aiohttp
     resp = await client.get("/dangling", headers={"Accept": "text/html"})
     assert resp.status == 500 and "dangling.html" in await resp.text()
     outside = await aiohttp_client(create_app(root, dev=False))
-    (root / "app/pages/users").mkdir(parents=True)
     resp = await outside.get("/about", headers={"Accept": "text/html"})
     assert resp.status == 404 and "app/pages" not in await resp.text()
