@@ -31,7 +31,9 @@ __all__ = ["main", "serve_on", "worker_env"]
 
 log = logging.getLogger("devserver")
 ENV = "DEVSERVER_WORKER"
-DRAIN_GRACE = 0.3  # seconds between closing the listener and closing idle connections
+# Seconds between closing the listener and closing idle connections: long enough for a loaded
+# machine to read the request of a connection accepted just before the signal.
+DRAIN_GRACE = 1.0
 
 
 def worker_env(config: Config, fd: int, control: int, generation: int) -> dict[str, str]:

@@ -13,6 +13,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -72,12 +73,21 @@ def test_gunicorn_with_two_workers_shares_sessions_and_hides_internals(tmp_path:
                                          headers={"Content-Type": "application/json",
                                                   "Accept": "application/json"})
         opener.open(request).close()
+        def ask(_: int) -> dict[str, object]:
+            request = urllib.request.Request(base + "/me", headers={"Connection": "close"})
+            with opener.open(request) as response:
+                answer: dict[str, object] = json.loads(response.read())
+                return answer
+
         pids = set()
-        for _ in range(40):  # new connections: the kernel spreads them over both workers
-            with opener.open(urllib.request.Request(base + "/me", headers={"Connection": "close"})) as r:
-                body = json.loads(r.read())
-            assert body["session"] == {"user": "ada"}
-            pids.add(body["pid"])
+        # Concurrent new connections: while one worker is busy, the other accepts.
+        with ThreadPoolExecutor(8) as pool:
+            for _ in range(5):
+                for body in pool.map(ask, range(40)):
+                    assert body["session"] == {"user": "ada"}
+                    pids.add(body["pid"])
+                if len(pids) == 2:
+                    break
         assert len(pids) == 2, "both workers should have answered"
         for path in ("/__routes", "/__routes.json", "/__devserver/ws"):
             with pytest.raises(urllib.error.HTTPError) as err:
