@@ -90,6 +90,11 @@ def _bad_value(value: Any, where: str = "store", seen: frozenset[int] = frozense
 
 def inject_before_body_end(html: str, snippet: str) -> str:
     """Insert ``snippet`` before the last ``</body>``, or append it when there is none."""
+    # PERF: the last one is nearly always a plain `</body>` near the end: find it from the end,
+    # and scan the whole page only when another spelling (`</BODY >`) could come after it.
+    at = html.rfind("</body>")
+    if at != -1 and _BODY_END.search(html, at + 1) is None:
+        return html[:at] + snippet + html[at:]
     ends = [m.start() for m in _BODY_END.finditer(html)]
     if not ends:
         return html + snippet
