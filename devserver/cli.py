@@ -7,7 +7,6 @@ It only wires things up: arguments in, a ``Config`` out, and user mistakes repor
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import errno
 import json
@@ -21,7 +20,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from . import __version__
+from . import __version__, eventloop
 from .config import DEFAULT_MAX_BODY, Config, is_loopback
 from .logs import configure_logging, printable
 from .report import format_explanation, format_table, state_dict
@@ -250,7 +249,7 @@ def _serve_here(config: Config, sock: socket.socket) -> int:
         await serve_on(app, sock, on_ready=lambda: announce(app, url_for(sock)))
 
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(main())
+        eventloop.run(main())  # uvloop when installed (devserver[speed])
     return 0
 
 

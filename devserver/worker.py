@@ -22,6 +22,7 @@ from typing import Any
 
 from aiohttp import web
 
+from . import eventloop
 from .config import Config
 from .keys import LIVE, RESTART
 from .live import ReloadReport
@@ -129,7 +130,7 @@ def main() -> int:
     configure_logging()
     settings = json.loads(os.environ[ENV])
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(_main(settings))
+        eventloop.run(_main(settings))  # uvloop when installed (devserver[speed])
     return 0
 
 
