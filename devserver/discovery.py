@@ -16,7 +16,7 @@ from pathlib import Path
 from .routing import RouteFile
 from .routing.routes import RESERVED_PREFIXES
 
-__all__ = ["Discovered", "discover", "is_ignored_name", "ERROR_PAGES"]
+__all__ = ["Discovered", "discover", "discover_folder", "route_file", "is_ignored_name", "ERROR_PAGES"]
 
 ERROR_PAGES = frozenset({"404.html", "500.html"})
 # Editors write these beside the file being saved; they are never routes.
@@ -61,6 +61,39 @@ def discover(root: Path) -> Discovered:
             files.append(RouteFile(route_id, kind, f"app/{folder}/{rel}"))  # type: ignore[arg-type]
     files.sort(key=lambda f: (f.kind, f.id))
     return Discovered(tuple(files), tuple(warnings))
+
+
+def route_file(rel: str) -> RouteFile | None:
+    """The route file at ``rel`` (relative to ROOT: ``app/api/users/[id].py``) by the naming rules
+    of :func:`discover` alone, or None when discovery would not list a file there.
+
+    >>> route_file("app/api/users/[id].py")
+    RouteFile(id='users/[id]', kind='api', file='app/api/users/[id].py')
+    >>> route_file("app/pages/_layout.html") is None
+    True
+    """
+    for kind, prefix, suffix in _KINDS:
+        if rel.startswith(prefix) and rel.endswith(suffix):
+            inner = rel[len(prefix):]
+            if kind == "page" and inner in ERROR_PAGES:
+                return None
+            if any(not part or is_ignored_name(part) for part in inner.split("/")):
+                return None
+            return RouteFile(inner[: -len(suffix)], kind, rel)  # type: ignore[arg-type]
+    return None
+
+
+def discover_folder(root: Path, rel: str) -> Discovered:
+    """The route files :func:`discover` would find under the folder ``rel`` (``app/api/users``).
+
+    PERF: a reload that sees one folder appear walks that folder, not the whole tree.
+    """
+    warnings: list[str] = []
+    found = (route_file(f"{rel}/{name}") for name in _walk(root / rel, warnings))
+    return Discovered(tuple(f for f in found if f is not None), tuple(warnings))
+
+
+_KINDS = (("api", "app/api/", ".py"), ("page", "app/pages/", ".html"))
 
 
 def _walk(base: Path, warnings: list[str]) -> list[str]:

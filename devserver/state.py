@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from .config import Config
 from .discovery import discover
 from .loader import BoundHandler, LoadError, RouteModule, ensure_importable, load_preflight, load_route_module
-from .routing import Explanation, RouteTable, build_table
+from .routing import Explanation, RouteFile, RouteTable, build_table
 
 __all__ = ["AppState", "build_state", "PREFLIGHT"]
 
@@ -31,6 +31,7 @@ class AppState:
     preflight: BoundHandler | None = None
     preflight_error: LoadError | None = None
     built_at: float = field(default_factory=time.time)
+    files: tuple[RouteFile, ...] = ()  # what discovery found, for a reload that adds or removes one
 
     def explain(self, path: str, method: str = "GET") -> Explanation:
         """The table's explanation, plus what the winner's module says (broken: a 500)."""
@@ -42,19 +43,24 @@ class AppState:
 
 
 def build_state(config: Config, previous: AppState | None = None,
-                fresh: frozenset[str] = frozenset(), *, rescan: bool = True) -> AppState:
+                fresh: frozenset[str] = frozenset(), *, rescan: bool = True,
+                files: tuple[RouteFile, ...] | None = None) -> AppState:
     """Discover the files, build the table and import the API modules (files in, state out).
 
     With ``previous``, modules whose file is not in ``fresh`` (display paths such as
     ``app/api/index.py``, or ``app/preflight.py``) are reused as they are: a reload imports only
     what changed. ``rescan=False`` also reuses the route table (no file was added or removed).
+    ``files`` (with ``previous``) is discovery's list already brought up to date by the caller, who
+    saw which route files came and went: the table is built from it without walking the tree.
     """
     ensure_importable(config.root)
-    if rescan or previous is None:
+    if files is not None and previous is not None:
+        table, warnings = build_table(files), previous.warnings
+    elif rescan or previous is None:
         found = discover(config.root)
-        table, warnings = build_table(found.files), found.warnings
+        table, warnings, files = build_table(found.files), found.warnings, found.files
     else:
-        table, warnings = previous.table, previous.warnings
+        table, warnings, files = previous.table, previous.warnings, previous.files
     modules: dict[str, RouteModule] = {}
     old = {m.file: m for m in previous.modules.values()} if previous is not None else {}
     for route in table.routes:
@@ -75,7 +81,7 @@ def build_state(config: Config, previous: AppState | None = None,
         preflight, preflight_error = previous.preflight, previous.preflight_error
     else:
         preflight, preflight_error = _preflight(config)
-    return AppState(table, modules, methods, warnings, preflight, preflight_error)
+    return AppState(table, modules, methods, warnings, preflight, preflight_error, files=files)
 
 
 def _preflight(config: Config) -> tuple[BoundHandler | None, LoadError | None]:
