@@ -164,6 +164,10 @@ class Reloader:
         stale_files |= {self._display(f) for f in self._files_of(affected)}
         self.graph.forget(affected)
         state: AppState = self.app[STATE]
+        if plan.python:
+            # NOTE: a module that failed to import is not in sys.modules, so the graph cannot say it
+            # imports the helper just saved; it may have failed on that helper: retry it too.
+            stale_files |= {m.file for m in state.modules.values() if m.error is not None}
         if plan.tree or stale_files:
             fresh = frozenset(f for f in stale_files if f)
             new = build_state(self.config, state, fresh, rescan=plan.tree)
