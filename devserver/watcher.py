@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import sys
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -68,6 +69,8 @@ class Watcher:
         self._observer: Any = None
         self._watches: dict[str, Any] = {}
         self._handler: Any = None
+        # inotify (Linux) reports a file closed after writing; others may, once one is seen.
+        self._sees_closes = sys.platform.startswith("linux")
 
     def start(self) -> None:
         # NOTE: imported lazily: `devserver routes` and production never load watchdog.
@@ -146,11 +149,30 @@ class Watcher:
             first = await self.queue.get()
             batch = [first]
             started = time.monotonic()
-            while time.monotonic() - started < longest:
+            while (left := longest - (time.monotonic() - started)) > 0:
                 last = batch[-1]
                 done = last.kind == "closed" or (last.kind == "moved" and not last.is_dir)
+                self._sees_closes = self._sees_closes or last.kind == "closed"
+                # NOTE: a file still open for writing (truncated, not yet written and closed: a
+                # slow or preempted save) would be read half-written; wait for its close instead.
+                timeout = left if self._sees_closes and _unclosed(batch) else settled if done else quiet
                 try:
-                    batch.append(await asyncio.wait_for(self.queue.get(), settled if done else quiet))
+                    batch.append(await asyncio.wait_for(self.queue.get(), timeout))
                 except TimeoutError:
                     break
             yield batch
+
+
+def _unclosed(batch: list[Change]) -> bool:
+    """Whether a file in ``batch`` was created or written and not yet closed."""
+    writing: set[str] = set()
+    for change in batch:
+        if change.is_dir:
+            continue
+        if change.kind in ("created", "modified"):
+            writing.add(change.path)
+        elif change.kind in ("closed", "deleted"):
+            writing.discard(change.path)
+        elif change.kind == "moved":
+            writing.discard(change.path)
+    return bool(writing)
