@@ -382,3 +382,56 @@ async def test_a_route_file_removed_before_the_rescan_is_a_404_not_a_500(aiohttp
     outside = await aiohttp_client(create_app(root, dev=False))
     resp = await outside.get("/about", headers={"Accept": "text/html"})
     assert resp.status == 404 and "app/pages" not in await resp.text()
+
+
+# -- saves that break things for a moment ---------------------------------------------------------
+
+HELPER_APP = {
+    "app/lib/shared.py": "VALUE = 1\n",
+    "app/api/uses.py": "from app.lib.shared import VALUE\n\nasync def get(req):\n"
+                       "    return {'json': VALUE}\n",
+    "app/api/other.py": "async def get(req):\n    return {'json': 'other'}\n",
+}
+
+
+def test_importers_of_a_helper_saved_broken_heal_when_it_is_fixed(devserver_run: Callable[..., Server],
+                                                                  tmp_path: Path) -> None:
+    """A module that failed on a helper is retried when the helper is saved again (the soak found it)."""
+    root = write_app(tmp_path / "project", HELPER_APP)
+    server = devserver_run(root)
+    assert get(server.url + "/uses")[1] == 1
+    (root / "app/lib/shared.py").write_text("OTHER = 2\n")  # VALUE gone: /uses cannot import it
+    status, body = eventually(lambda: (r := get(server.url + "/uses"))[0] == 500 and r)
+    assert "cannot import name 'VALUE'" in body["error"]["message"]
+    (root / "app/lib/shared.py").write_text("VALUE = 3\n")  # only the helper is saved
+    eventually(lambda: get(server.url + "/uses")[1] == 3)
+
+
+def test_a_slow_save_is_never_read_half_written(devserver_run: Callable[..., Server], tmp_path: Path) -> None:
+    """An editor (or a preempted process) that truncates, pauses, then writes: the reload waits for
+    the file to be closed, so no request sees the half-written module."""
+    root = write_app(tmp_path / "project", HELPER_APP)
+    server = devserver_run(root)
+    assert get(server.url + "/other")[1] == "other"
+    seen: list[Any] = []
+    stop = threading.Event()
+
+    def poll() -> None:
+        while not stop.is_set():
+            seen.append(get(server.url + "/other"))
+
+    thread = threading.Thread(target=poll)
+    thread.start()
+    try:
+        for n in range(3):
+            with open(root / "app/api/other.py", "w") as handle:
+                handle.write("async def get(req):\n")
+                handle.flush()
+                time.sleep(0.15)  # half a module on disk, for longer than a burst's quiet window
+                handle.write(f"    return {{'json': 'saved {n}'}}\n")
+            eventually(lambda n=n: get(server.url + "/other")[1] == f"saved {n}")
+    finally:
+        stop.set()
+        thread.join()
+    assert len(seen) > 10
+    assert {status for status, _ in seen} == {200}, [body for status, body in seen if status != 200][:3]
