@@ -505,6 +505,7 @@ def calibrate(trial: Trial, round_ns: int) -> None:
 
 def time_rounds(trials: Sequence[Trial], rounds: int, round_ns: int) -> None:
     """Time ``rounds`` rounds, each trial in turn within a round; record ns per match."""
+    print(f"timing {len(trials)} trials, {rounds} rounds", file=sys.stderr)
     for trial in trials:
         calibrate(trial, round_ns)
     gc.collect()
@@ -563,13 +564,14 @@ def machine() -> str:
     except OSError:
         cpu = platform.processor() or cpu
     versions = [f"{a.package} {importlib.metadata.version(a.package)}" for a in ADAPTERS if a.package]
-    load = ", load average " + " ".join(f"{x:.2f}" for x in os.getloadavg())
+    load = ", load average after the run " + " ".join(f"{x:.2f}" for x in os.getloadavg())
     return (f"{cpu}, nproc {os.cpu_count()}{load}; Python {platform.python_version()} "
             f"({platform.python_implementation()}); " + ", ".join(versions))
 
 
 def report(args: argparse.Namespace, results: dict[str, dict[int, Trial]], builds: dict[str, float],
-           kinds: dict[str, list[Trial]], dev_build: list[float], checked: int) -> None:
+           kinds: dict[str, list[Trial]], dev_build: list[float], checked: int,
+           load_before: tuple[float, float, float]) -> None:
     sizes = args.sizes
     last = sizes[-1]
     print(f"\n## Router benchmark{' (--quick: a smoke run, rough timings)' if args.quick else ''}\n")
@@ -596,7 +598,8 @@ def report(args: argparse.Namespace, results: dict[str, dict[int, Trial]], build
     for a in ADAPTERS:
         if a.name in results:
             print(f"- **{a.name}**: {a.note}")
-    print(f"\nMachine: {machine()}")
+    print(f"\nMachine: {machine()} (load average before the run: "
+          + " ".join(f"{x:.2f}" for x in load_before) + ")")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -617,6 +620,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     adapters = [a for a in ADAPTERS if not only or a.name in only]
     round_ns = int(args.round_ms * 1e6)
 
+    load_before = os.getloadavg()
     results: dict[str, dict[int, Trial]] = {a.name: {} for a in adapters}
     builds: dict[str, float] = {}
     kinds: dict[str, list[Trial]] = {}
@@ -624,25 +628,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     for size in args.sizes:
         routes = generate_routes(size)
         requests = generate_requests(routes, args.requests, SEED + size)
-        trials = []
         for a in adapters:
             router, builds[a.name] = build_ms(a, routes)
             prepared = [a.prepare(router, r.path) for r in requests]
             if a.is_router:
                 checked += check(a, router, requests, prepared)
-            trials.append(Trial(a, router, prepared))
-            results[a.name][size] = trials[-1]
-        time_rounds(trials, args.rounds, round_ns)
-        if size == args.sizes[-1]:
-            for trial in trials:
-                kinds[trial.adapter.name] = by_kind(trial, requests)
-                time_rounds(kinds[trial.adapter.name], max(3, args.rounds // 3), round_ns // 5)
-        print(f"{size:>6,} routes: " + ", ".join(f"{t.adapter.name} {fmt_ns(t.median)}" for t in trials),
-              file=sys.stderr)
-        for trial in trials:
-            trial.router, trial.args = None, []  # free the big routers before the next size
+            results[a.name][size] = Trial(a, router, prepared)
+            if size == args.sizes[-1]:
+                kinds[a.name] = by_kind(results[a.name][size], requests)
+        print(f"{size:>6,} routes: built and checked", file=sys.stderr)
+    # NOTE: every router at every size is timed in the same rounds, so a slow drift of the
+    # machine (other jobs) lands on all of them alike, growth included.
+    time_rounds([t for per_size in results.values() for t in per_size.values()], args.rounds, round_ns)
+    time_rounds([t for per_kind in kinds.values() for t in per_kind], max(3, args.rounds // 3),
+                round_ns // 5)
     dev_build = devserver_build_ms(args.sizes[-1], 3 if args.quick else 7)
-    report(args, results, builds, kinds, dev_build, checked)
+    report(args, results, builds, kinds, dev_build, checked, load_before)
     return 0
 
 
