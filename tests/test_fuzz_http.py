@@ -491,16 +491,16 @@ def _port(url: str) -> int:
     return int(url.rsplit(":", 1)[1])
 
 
-def _report(name: str, tally: Tally, took: float) -> str:
+def _report(name: str, tally: Tally, took: float, seed: int) -> str:
     statuses = ", ".join(f"{s}: {n}" for s, n in sorted(tally.statuses.items(), key=lambda i: i[0] or 0))
-    return f"{name}: {tally.sent} requests in {took:.1f} s (seed {SEED}); statuses {statuses}"
+    return f"{name}: {tally.sent} requests in {took:.1f} s (seed {seed}); statuses {statuses}"
 
 
 def _run(name: str, port: int, dev: bool, root: Path, seed: int, alive: Callable[[], bool],
          output: Callable[[], str]) -> Tally:
     started = time.monotonic()
     tally = asyncio.run(fuzz(port, REQUESTS // 2, seed, dev, root))
-    print(_report(name, tally, time.monotonic() - started))
+    print(_report(name, tally, time.monotonic() - started, seed))
     assert tally.failures == [], "\n\n".join(tally.failures[:10]) + f"\n\n({len(tally.failures)} in all)"
     assert alive(), f"{name} exited:\n{output()[-3000:]}"
     after = normal_request(port)
