@@ -17,14 +17,16 @@ import sys
 import webbrowser
 from collections.abc import Sequence
 from pathlib import Path
-
-from aiohttp import web
+from typing import TYPE_CHECKING
 
 from . import __version__, eventloop
 from .config import DEFAULT_MAX_BODY, Config, is_loopback
 from .logs import configure_logging, printable
-from .report import format_explanation, format_table, state_dict
-from .state import AppState, build_state
+
+if TYPE_CHECKING:  # NOTE: imported where used: `devserver run`'s supervisor never loads them
+    from aiohttp import web
+
+    from .state import AppState
 
 __all__ = ["main", "UsageError"]
 
@@ -174,6 +176,9 @@ def _init(args: argparse.Namespace) -> int:
 
 
 def _routes(args: argparse.Namespace) -> int:
+    from .report import format_table, state_dict
+    from .state import build_state
+
     state = build_state(Config(_project(args.root)))
     if args.json:
         print(printable(json.dumps(state_dict(state), indent=2, ensure_ascii=False)))
@@ -188,6 +193,9 @@ def _match(args: argparse.Namespace) -> int:
     root_arg, path = (args.args if len(args.args) == 2 else [".", args.args[0]])
     if not path.startswith("/"):
         raise UsageError(f"PATH must start with /, got {path!r}")
+    from .report import format_explanation
+    from .state import build_state
+
     state = build_state(Config(_project(root_arg)))
     explanation = state.explain(path, args.method)
     if args.json:

@@ -6,7 +6,6 @@ keeps asyncio's loop even then (the HTTP benchmark measures both).
 
 from __future__ import annotations
 
-import asyncio
 import os
 from collections.abc import Coroutine
 from typing import Any, TypeVar
@@ -33,5 +32,7 @@ def run(main: Coroutine[Any, Any, T]) -> T:
     if uvloop is not None:
         result: T = uvloop.run(main)
         return result
+    import asyncio  # NOTE: here, not at the top: the supervisor imports this module and no loop
+
     return asyncio.run(main)
 

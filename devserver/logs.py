@@ -16,11 +16,7 @@ import logging
 import re
 import sys
 import traceback
-
-from aiohttp.http_exceptions import HttpProcessingError
-from aiohttp.web_protocol import RequestPayloadError
-
-from .request import unreadable_reason
+from functools import cache
 
 __all__ = ["printable", "configure_logging", "quiet_client_errors"]
 
@@ -51,8 +47,15 @@ def configure_logging() -> None:
     logging.basicConfig(level=logging.INFO, handlers=[handler])
 
 
-# A request the parser refused; a body that does not decode, raised again when aiohttp drains it.
-CLIENT_ERRORS = (HttpProcessingError, RequestPayloadError)
+@cache
+def client_errors() -> tuple[type[BaseException], ...]:
+    """A request the parser refused; a body that does not decode, raised again when aiohttp
+    drains it. NOTE: imported on first use: `devserver run`'s supervisor logs, and never loads
+    aiohttp."""
+    from aiohttp.http_exceptions import HttpProcessingError
+    from aiohttp.web_protocol import RequestPayloadError
+
+    return (HttpProcessingError, RequestPayloadError)
 
 
 class _ClientErrors(logging.Filter):
@@ -65,9 +68,11 @@ class _ClientErrors(logging.Filter):
             record.exc_info = record.exc_text = None
             record.levelno, record.levelname = logging.INFO, "INFO"
             return True
-        if not isinstance(exc, CLIENT_ERRORS) or _raised_in_a_handler(exc):
+        if not isinstance(exc, client_errors()) or _raised_in_a_handler(exc):
             return True  # an exception in a handler is devserver's bug: keep its traceback
         # NOTE: a filter that raised would end aiohttp's connection task without closing it.
+        from .request import unreadable_reason
+
         try:
             reason = unreadable_reason(exc).partition(": b'")[0].rstrip(":")
         except Exception:  # noqa: BLE001

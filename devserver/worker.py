@@ -18,15 +18,16 @@ import socket
 import sys
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
-
-from aiohttp import web
+from typing import TYPE_CHECKING, Any
 
 from . import eventloop
 from .config import Config
-from .keys import LIVE, RESTART
-from .live import ReloadReport
 from .logs import configure_logging
+
+if TYPE_CHECKING:  # NOTE: imported where used: the supervisor imports this module for worker_env
+    from aiohttp import web
+
+    from .live import ReloadReport
 
 __all__ = ["main", "serve_on", "worker_env"]
 
@@ -60,6 +61,10 @@ class _Control:
 async def serve_on(app: web.Application, sock: socket.socket, *, on_ready: Any = None,
                    stop: asyncio.Event | None = None) -> None:
     """Serve ``app`` on ``sock`` until ``stop`` is set; finish in-flight requests, then return."""
+    from aiohttp import web
+
+    from .keys import LIVE
+
     runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=10)
     await runner.setup()
     site = web.SockSite(runner, sock)
@@ -86,6 +91,7 @@ async def serve_on(app: web.Application, sock: socket.socket, *, on_ready: Any =
 
 async def _main(settings: dict[str, Any]) -> None:
     from .cli import announce
+    from .keys import RESTART
     from .server import create_app
 
     control = _Control(settings.pop("control", None))
