@@ -37,7 +37,9 @@ def printable(text: str) -> str:
 
 class _TerminalFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        return printable(super().format(record))
+        # Some messages name devserver themselves, for a host's logging that adds no prefix.
+        text = super().format(record).replace("devserver: devserver: ", "devserver: ", 1)
+        return printable(text)
 
 
 def configure_logging() -> None:

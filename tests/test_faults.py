@@ -435,3 +435,14 @@ def test_a_slow_save_is_never_read_half_written(devserver_run: Callable[..., Ser
         thread.join()
     assert len(seen) > 10
     assert {status for status, _ in seen} == {200}, [body for status, body in seen if status != 200][:3]
+
+
+def test_the_secret_warning_is_one_clear_line_in_devserver_run(devserver_run: Callable[..., Server],
+                                                               tmp_path: Path) -> None:
+    root = write_app(tmp_path / "project", SESSION_APP)
+    (root / ".devserver").write_text("not a folder\n")
+    server = devserver_run(root, "--no-reload", env={"DEVSERVER_SECRET": ""})
+    assert get(server.url + "/")[0] == 200
+    lines = [line for line in server.output.splitlines() if "session secret" in line]
+    assert lines == [f"devserver: cannot read the session secret {root}/.devserver/secret (Not a "
+                     "directory); sessions will not survive a restart"], server.output

@@ -507,7 +507,7 @@ def _run(name: str, port: int, dev: bool, root: Path, seed: int, alive: Callable
     assert after.status == 200 and json.loads(after.body)["ok"] is True, after
     log = output()
     # An exception devserver did not turn into a designed answer reaches aiohttp, which logs this.
-    for sign in ("Error handling request", "Unhandled exception", "Traceback"):
+    for sign in ("Error handling request", "Unhandled exception", "Traceback", "devserver: devserver:"):
         at = log.find(sign)
         assert at < 0, log[at - 200:at + 4000]
     return tally
