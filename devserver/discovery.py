@@ -16,7 +16,8 @@ from pathlib import Path
 from .routing import RouteFile
 from .routing.routes import RESERVED_PREFIXES
 
-__all__ = ["Discovered", "discover", "discover_folder", "route_file", "is_ignored_name", "ERROR_PAGES"]
+__all__ = ["Discovered", "discover", "discover_folder", "route_file", "on_disk", "is_ignored_name",
+           "ERROR_PAGES"]
 
 ERROR_PAGES = frozenset({"404.html", "500.html"})
 # Editors write these beside the file being saved; they are never routes.
@@ -91,6 +92,43 @@ def discover_folder(root: Path, rel: str) -> Discovered:
     warnings: list[str] = []
     found = (route_file(f"{rel}/{name}") for name in _walk(root / rel, warnings))
     return Discovered(tuple(f for f in found if f is not None), tuple(warnings))
+
+
+def on_disk(root: Path, rel: str) -> bool | None:
+    """Whether a walk of the tree now would reach the file or folder at ``rel``
+    (``app/api/users/[id].py``) and list it as a route file (True) or walk it (a folder: True).
+
+    None when only :func:`discover` can say, because it would warn about the path: a name that is
+    not UTF-8, or a FIFO or device. Names are not checked here (see :func:`route_file`).
+    """
+    try:
+        rel.encode("utf-8")
+    except UnicodeEncodeError:
+        return None
+    top = "app/api" if rel.startswith("app/api/") else "app/pages"
+    parts = rel[len(top) + 1:].split("/")
+    at = root / top
+    for part in parts[:-1]:  # NOTE: os.walk does not follow symlinked folders
+        at = at / part
+        try:
+            if not stat.S_ISDIR(os.lstat(at).st_mode):
+                return False
+        except OSError:
+            return False
+    path = at / parts[-1]
+    try:
+        own = os.lstat(path).st_mode
+    except OSError:
+        return False
+    if stat.S_ISDIR(own):
+        return True  # a real folder: walked
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return True  # a dangling symlink stays listed, and its route says why it fails
+    if stat.S_ISREG(mode):
+        return True
+    return False if stat.S_ISDIR(mode) else None  # a symlinked folder is not walked; a FIFO warns
 
 
 _KINDS = (("api", "app/api/", ".py"), ("page", "app/pages/", ".html"))

@@ -50,3 +50,46 @@ def test_discover_folder_finds_what_discover_finds_under_it(root: Path) -> None:
         under = [f for f in found if f.file and f.file.startswith(folder + "/")]
         got = discover_folder(root, folder).files
         assert sorted(got, key=lambda f: f.file or "") == sorted(under, key=lambda f: f.file or "")
+
+
+def _apply(root: Path, before: tuple[RouteFile, ...], touched: list[tuple[str, bool]]) -> None:
+    from devserver.reloader import files_after
+
+    after = files_after(root, before, touched)
+    assert after == discover(root).files
+
+
+def test_a_reload_updates_the_list_like_a_walk_for_added_and_removed_files(root: Path) -> None:
+    before = discover(root).files
+    (root / "app/api/users/new.py").write_text("x")
+    (root / "app/api/index.py").unlink()
+    (root / "app/api/_private.py").write_text("x")  # not a route: no change
+    (root / "app/pages/users/$id.html").unlink()
+    _apply(root, before, [("app/api/users/new.py", False), ("app/api/index.py", False),
+                          ("app/api/_private.py", False), ("app/pages/users/$id.html", False)])
+
+
+def test_a_reload_walks_only_a_folder_that_appeared_or_vanished(root: Path) -> None:
+    before = discover(root).files
+    (root / "app/api/orgs/[org]/repos").mkdir(parents=True)
+    (root / "app/api/orgs/[org]/repos/[repo].py").write_text("x")
+    (root / "app/api/orgs/[org]/index.py").write_text("x")
+    for file in (root / "app/api/users").rglob("*.py"):
+        file.unlink()
+    for folder in sorted((root / "app/api/users").rglob("*"), reverse=True):
+        folder.rmdir()
+    (root / "app/api/users").rmdir()
+    _apply(root, before, [("app/api/orgs", True), ("app/api/users", True)])
+
+
+def test_a_symlinked_folder_is_not_walked_and_a_fifo_asks_for_a_walk(root: Path) -> None:
+    import os
+
+    before = discover(root).files
+    (root / "app/api/linked").symlink_to(root / "app/api/users", target_is_directory=True)
+    _apply(root, before, [("app/api/linked", False)])
+    from devserver.reloader import files_after
+
+    os.mkfifo(root / "app/api/pipe.py")
+    assert files_after(root, before, [("app/api/pipe.py", False)]) is None
+    assert files_after(root, before, [("app", True)]) is None
