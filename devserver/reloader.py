@@ -347,7 +347,7 @@ def files_after(root: Path, files: tuple[RouteFile, ...],
             by_file[rel] = route
         else:
             by_file.pop(rel, None)
-    return tuple(sorted(by_file.values(), key=lambda f: (f.kind, f.id)))
+    return tuple(by_file.values())  # NOTE: not sorted: the table's order never depends on it
 
 
 def install_import_graph(app: web.Application) -> ImportGraph:

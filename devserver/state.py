@@ -72,7 +72,7 @@ def build_state(config: Config, previous: AppState | None = None,
             continue
         path = config.root / route.api_file
         modules[route.id] = load_route_module(config.root, path, route.api_file)
-    methods = {rid: m.methods for rid, m in modules.items() if m.error is None}
+    methods = {rid: _methods(rid, m, previous) for rid, m in modules.items() if m.error is None}
     for route in table.routes:
         if route.has_page:
             # A page answers GET and HEAD on its own; the API adds its methods.
@@ -82,6 +82,16 @@ def build_state(config: Config, previous: AppState | None = None,
     else:
         preflight, preflight_error = _preflight(config)
     return AppState(table, modules, methods, warnings, preflight, preflight_error, files=files)
+
+
+def _methods(rid: str, module: RouteModule, previous: AppState | None) -> frozenset[str]:
+    """The methods ``module`` answers. PERF: a module reused as it is answers what it did (with
+    10,000 routes, asking each module again took longer than the rest of a reload)."""
+    if previous is not None and previous.modules.get(rid) is module:
+        route = previous.table.get(rid)
+        if route is not None and not route.has_page and rid in previous.methods:
+            return previous.methods[rid]  # a page adds GET and HEAD: only a route without one
+    return module.methods
 
 
 def _preflight(config: Config) -> tuple[BoundHandler | None, LoadError | None]:
