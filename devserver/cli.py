@@ -305,7 +305,7 @@ def announce(app: web.Application, url: str) -> None:
     """The lines a person reads first: where it serves, and what is wrong with the routes."""
     from .keys import CONFIG, STATE
 
-    state: AppState = app[STATE]
+    state: AppState = app[STATE].state
     routes = len(state.table.routes)
     print(printable(f"devserver: serving {app_root(app)} at {url}/ ({routes} routes)"), flush=True)
     print(f"devserver: route table and URL tester at {url}/__routes", flush=True)

@@ -414,7 +414,7 @@ async def _add_control(request: web.Request) -> web.Response:
     if route is not None:
         if not isinstance(route, str):
             raise ControlError(f"`route` must be a route id such as users/[id], got {route!r}")
-        route = resolve_target(request.app[STATE].table, route, kind="route")[0]
+        route = resolve_target(request.app[STATE].state.table, route, kind="route")[0]
     control = request.app[CONTROLS].add(
         route=route, path=body.get("path"), method=body.get("method"),
         delay_ms=body.get("delay_ms", 0), status=body.get("status"), json=body.get("json", _UNSET),

@@ -226,7 +226,7 @@ async def routes_page(request: web.Request) -> web.StreamResponse:
     if (refused := _refuse_method(request)) is not None:
         return refused
     config = request.app[CONFIG]
-    data = dashboard_data(request.app[STATE], config, _last_reload(request))
+    data = dashboard_data(request.app[STATE].state, config, _last_reload(request))
     text = json.dumps(data, ensure_ascii=False).translate(_SCRIPT_SAFE)
     html = request.app[OWN_TEMPLATES].get_template("dashboard.html").render(
         project=config.root.name, root=str(config.root), root_display=_display_root(config.root),
@@ -238,7 +238,7 @@ async def routes_page(request: web.Request) -> web.StreamResponse:
 async def routes_json(request: web.Request) -> web.StreamResponse:
     if (refused := _refuse_method(request)) is not None:
         return refused
-    data = dashboard_data(request.app[STATE], request.app[CONFIG], _last_reload(request))
+    data = dashboard_data(request.app[STATE].state, request.app[CONFIG], _last_reload(request))
     data["process"] = _process()
     return _json(data)
 
@@ -258,7 +258,7 @@ async def routes_match(request: web.Request) -> web.StreamResponse:
     if not _METHOD.match(method):
         return _bad_query(f"`method` must be an HTTP method, got {method!r}")
     accept = request.query.get("accept")
-    return _json(match_data(request.app[STATE], request.app[CONFIG], path, method, accept or None))
+    return _json(match_data(request.app[STATE].state, request.app[CONFIG], path, method, accept or None))
 
 
 def _bad_query(message: str) -> web.Response:

@@ -371,7 +371,7 @@ def _matched(request: web.Request) -> tuple[str | None, Mapping[str, str | list[
     match = request.get(MATCHED, _MISSING)
     if match is _MISSING:
         try:
-            match = request.app[STATE].table.match(request.raw_path)
+            match = request.app[STATE].state.table.match(request.raw_path)
         except InvalidPath:
             return None, {}
     return (match.route, match.params) if match is not None else (None, {})
@@ -381,7 +381,7 @@ def route_describer(app: web.Application) -> Describe:
     """Where ``app`` would send a request, for the last line of a failed assertion."""
 
     def describe(method: str, path: str) -> str:
-        explanation = app[STATE].explain(path.split("?", 1)[0], method)
+        explanation = app[STATE].state.explain(path.split("?", 1)[0], method)
         text = explanation.summary
         if explanation.suggestions:
             text += f" (did you mean {' or '.join(explanation.suggestions)}?)"

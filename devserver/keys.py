@@ -11,7 +11,7 @@ from .config import Config
 from .imports import ImportGraph
 from .live import LiveHub, RestartHook
 from .pages import PageRenderer
-from .state import AppState
+from .state import CurrentState
 
 if TYPE_CHECKING:  # they import this module
     from .controls import Controls
@@ -20,9 +20,9 @@ if TYPE_CHECKING:  # they import this module
 __all__ = ["CONFIG", "STATE", "OWN_TEMPLATES", "PAGES", "LIVE", "RESTART", "GRAPH", "JOURNAL", "CONTROLS"]
 
 CONFIG = web.AppKey("devserver_config", Config)
-# The current routes and modules. A reload builds a new AppState and swaps this one reference,
-# so a request keeps the state it started with.
-STATE = web.AppKey("devserver_state", AppState)
+# The current routes and modules: a holder whose ``.state`` a reload replaces with a new AppState
+# in one assignment, so a request keeps the snapshot it started with.
+STATE = web.AppKey("devserver_state", CurrentState)
 OWN_TEMPLATES = web.AppKey("devserver_own_templates", jinja2.Environment)
 # The Jinja2 environment over app/pages; auto_reload picks up saved templates.
 PAGES = web.AppKey("devserver_pages", PageRenderer)

@@ -232,7 +232,7 @@ class LiveServer:
         from .controls import resolve_target
         from .keys import STATE
 
-        route, path = resolve_target(self.app[STATE].table, target)
+        route, path = resolve_target(self.app[STATE].state.table, target)
         return self.controls.add(route=route, path=path, **kwargs)
 
 

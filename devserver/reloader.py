@@ -178,7 +178,7 @@ class Reloader:
         stale_files = {self._display(f) for f in plan.python}
         stale_files |= {self._display(f) for f in self._files_of(affected)}
         self.graph.forget(affected)
-        state: AppState = self.app[STATE]
+        state: AppState = self.app[STATE].state
         if plan.python:
             # NOTE: a module that failed to import is not in sys.modules, so the graph cannot say it
             # imports the helper just saved; it may have failed on that helper: retry it too.
@@ -190,7 +190,7 @@ class Reloader:
                 files = files_after(self.config.root, state.files, plan.tree_paths)
             new = build_state(self.config, state, fresh, rescan=plan.tree, files=files)
             new = await self._retry_broken(new, fresh)
-            self.app[STATE] = new  # the swap: one assignment, requests in flight keep the old one
+            self.app[STATE].state = new  # the swap: one assignment, requests in flight keep the old one
             for warning in new.warnings:
                 if warning not in state.warnings:  # app/ gone, a file skipped: say so once
                     log.warning("%s", warning)

@@ -41,7 +41,7 @@ from .sessions import (
     save_session,
     session_dict,
 )
-from .state import AppState, build_state
+from .state import AppState, CurrentState, build_state
 
 __all__ = ["create_app", "swap_state"]
 
@@ -74,7 +74,7 @@ def create_app(root: str | Path | Config, *, dev: bool = True,
         from .reloader import install_import_graph, reload_context
 
         install_import_graph(app)
-    app[STATE] = build_state(config)
+    app[STATE] = CurrentState(build_state(config))
     app[LIVE] = LiveHub()
     key, _source = resolve_secret(config.state_dir)
     install_sessions(app, key)
@@ -87,7 +87,7 @@ def create_app(root: str | Path | Config, *, dev: bool = True,
 
 def swap_state(app: web.Application, state: AppState) -> None:
     """Install a new snapshot; requests already running keep the one they started with."""
-    app[STATE] = state
+    app[STATE].state = state
 
 
 async def dispatch(request: web.Request) -> web.StreamResponse:
@@ -98,7 +98,7 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
             return _public(request)
         if request.app[CONFIG].dev and is_internal(request.path):
             return await handle_internal(request)
-    state = request.app[STATE]
+    state = request.app[STATE].state
     pref = preference(request.headers.get("Accept"))
     try:
         match = state.table.match(raw)

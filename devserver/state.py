@@ -14,7 +14,7 @@ from .discovery import discover
 from .loader import BoundHandler, LoadError, RouteModule, ensure_importable, load_preflight, load_route_module
 from .routing import Explanation, RouteFile, RouteTable, build_table
 
-__all__ = ["AppState", "build_state", "PREFLIGHT"]
+__all__ = ["AppState", "CurrentState", "build_state", "PREFLIGHT"]
 
 PREFLIGHT = "app/preflight.py"
 
@@ -40,6 +40,20 @@ class AppState:
         if module is not None and module.error is not None and explanation.status < 500:
             return replace(explanation, status=500, summary=f"broken module: {module.error.message}")
         return explanation
+
+
+class CurrentState:
+    """The one mutable cell that holds the current snapshot.
+
+    aiohttp freezes an application's mapping once it starts (assigning a key after that is
+    deprecated), so a reload swaps the snapshot inside this holder instead. Reading ``.state`` once
+    per request gives that request one consistent snapshot until it finishes.
+    """
+
+    __slots__ = ("state",)
+
+    def __init__(self, state: AppState) -> None:
+        self.state = state
 
 
 def build_state(config: Config, previous: AppState | None = None,
