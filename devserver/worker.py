@@ -1,9 +1,10 @@
 """A worker process: serves the app on a listening socket inherited from the supervisor.
 
-Started by :mod:`devserver.supervisor` as ``python -m devserver.worker`` with its settings in the
-``DEVSERVER_WORKER`` environment variable. It tells the supervisor over a pipe when it is ready
-and when a change needs a restart; on SIGTERM it stops accepting, finishes the requests it has,
-and exits.
+Forked by :mod:`devserver.forkserver` (or started as ``python -m devserver.worker`` with its
+settings in the ``DEVSERVER_WORKER`` environment variable where there is no fork). It tells the
+supervisor over a pipe when it is ready and when a change needs a restart; on SIGTERM it stops
+accepting, finishes the requests it has, closes each connection once it is idle, and exits.
+A worker started by a restart shows that restart as its last reload (dashboard, ``/__routes.json``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import os
 import signal
 import socket
 import sys
+import time
 from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,18 +31,24 @@ if TYPE_CHECKING:  # NOTE: imported where used: the supervisor imports this modu
 
     from .live import ReloadReport
 
-__all__ = ["main", "serve_on", "worker_env"]
+__all__ = ["main", "run", "serve_on", "worker_env", "worker_settings"]
 
 log = logging.getLogger("devserver")
 ENV = "DEVSERVER_WORKER"
-# Seconds between closing the listener and closing idle connections: long enough for a loaded
-# machine to read the request of a connection accepted just before the signal.
+# Seconds a connection accepted just before the listener closed may take to send its request (a
+# loaded machine may be slow to): closing it unasked would drop that request during a restart.
+# Connections that have been answered are closed as soon as they are idle, not after this.
 DRAIN_GRACE = 1.0
 
 
-def worker_env(config: Config, fd: int, control: int, generation: int) -> dict[str, str]:
-    settings = {**asdict(config), "root": str(config.root), "fd": fd, "control": control,
-                "generation": generation}
+def worker_settings(config: Config, fd: int, control: int, generation: int,
+                    restart: dict[str, Any] | None = None) -> dict[str, Any]:
+    """What a worker needs: the config, the socket's and the pipe's fds, and why it was started."""
+    return {**asdict(config), "root": str(config.root), "fd": fd, "control": control,
+            "generation": generation, "restart": restart}
+
+
+def worker_env(settings: dict[str, Any]) -> dict[str, str]:
     return {**os.environ, ENV: json.dumps(settings)}
 
 
@@ -79,24 +87,51 @@ async def serve_on(app: web.Application, sock: socket.socket, *, on_ready: Any =
     try:
         await stop.wait()
     finally:
-        # Stop accepting first, then give connections accepted just before the signal time to
-        # send their request: cleanup() closes connections that have not sent one yet, and a
-        # client would see that as a dropped request during a restart.
-        await site.stop()
-        await asyncio.sleep(DRAIN_GRACE)
+        await site.stop()  # the socket stays open in the supervisor: new connections wait there
         with contextlib.suppress(Exception):
-            await app[LIVE].close_all()
+            await app[LIVE].close_all()  # open pages reconnect to the next worker now
+        await _drain(runner.server)
         await runner.cleanup()
+
+
+async def _drain(server: web.Server | None) -> None:
+    """Close every connection as soon as it has nothing left to answer, within ``DRAIN_GRACE``.
+
+    An idle keep-alive connection would otherwise be answered here, by the old code, until the
+    grace ran out: a client polling over one saw a restart take a second longer. A connection
+    that has not sent a request yet gets the whole grace to send it; one answering a request is
+    closed after its response.
+    """
+    if server is None:
+        return
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + DRAIN_GRACE
+    while server.connections and loop.time() < deadline:
+        for conn in server.connections:
+            # NOTE: aiohttp has no public "idle" flag; these are RequestHandler's own counters.
+            if getattr(conn, "_request_in_progress", True) or getattr(conn, "_messages", None):
+                conn.close()  # after the response it is writing
+            elif getattr(conn, "_request_count", 0) > 0:
+                conn.force_close()  # idle between requests
+        await asyncio.sleep(0.02)
+
+
+def run(settings: dict[str, Any]) -> int:
+    """Serve as one supervised worker until told to stop; the exit code."""
+    with contextlib.suppress(KeyboardInterrupt):
+        eventloop.run(_main(settings))  # uvloop when installed (devserver[speed])
+    return 0
 
 
 async def _main(settings: dict[str, Any]) -> None:
     from .cli import announce
-    from .keys import RESTART
+    from .keys import LIVE, RESTART
     from .server import create_app
 
     control = _Control(settings.pop("control", None))
     fd = settings.pop("fd")
     generation = settings.pop("generation", 1)
+    restarted = settings.pop("restart", None)
     config = Config(**{**settings, "root": Path(settings["root"])})
     sock = socket.socket(fileno=fd)
     sock.setblocking(False)
@@ -108,22 +143,39 @@ async def _main(settings: dict[str, Any]) -> None:
 
     app = create_app(config)
     app[RESTART] = restart
+    if restarted is not None:
+        app[LIVE].last_reload = _restart_report(restarted, generation)
 
     def ready() -> None:
         if generation == 1:
             announce(app, _url(sock))
-        control.send(ready=True)
+        if restarted is not None:
+            app[LIVE].last_reload = _restart_report(restarted, generation)
+        control.send(ready=True, generation=generation)
 
-    watch = asyncio.create_task(_exit_with_supervisor(os.getppid(), stop))
+    watch = asyncio.create_task(_exit_with_parent(os.getppid(), stop))
     await serve_on(app, sock, on_ready=ready, stop=stop)
     watch.cancel()
 
 
-async def _exit_with_supervisor(supervisor: int, stop: asyncio.Event) -> None:
-    """Stop when the supervisor is gone (SIGKILL, a crash): an orphan would hold the port forever."""
-    while os.getppid() == supervisor:
+def _restart_report(info: dict[str, Any], generation: int) -> ReloadReport:
+    """The restart that started this worker, as its last reload: what changed, why, how long it
+    took from the request to now (this worker ready)."""
+    from .live import ReloadReport
+
+    requested = float(info.get("requested_at") or time.time())
+    return ReloadReport(tuple(info.get("changed", ())), ("worker",), "restart",
+                        str(info.get("reason", "restart")), (time.time() - requested) * 1000,
+                        tuple(info.get("errors", ())), everything=True, at=time.time(),
+                        extra={"generation": generation})
+
+
+async def _exit_with_parent(parent: int, stop: asyncio.Event) -> None:
+    """Stop when the process that started this one is gone (the supervisor, or its fork server,
+    killed or crashed): an orphan would hold the port forever."""
+    while os.getppid() == parent:
         await asyncio.sleep(0.5)
-    log.warning("the supervisor (pid %s) is gone; this worker stops too", supervisor)
+    log.warning("the supervisor (pid %s) is gone; this worker stops too", parent)
     stop.set()
 
 
@@ -134,10 +186,7 @@ def _url(sock: socket.socket) -> str:
 
 def main() -> int:
     configure_logging()
-    settings = json.loads(os.environ[ENV])
-    with contextlib.suppress(KeyboardInterrupt):
-        eventloop.run(_main(settings))  # uvloop when installed (devserver[speed])
-    return 0
+    return run(json.loads(os.environ[ENV]))
 
 
 if __name__ == "__main__":

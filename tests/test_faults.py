@@ -87,6 +87,18 @@ def eventually(check: Callable[[], Any], timeout: float = 30, interval: float = 
         time.sleep(interval)
 
 
+def workers(supervisor: int) -> list[int]:
+    """The supervisor's workers: its children, or its fork server's (Linux forks them from there)."""
+    found = []
+    for pid in children(supervisor):
+        try:
+            forkserver = b"devserver.forkserver" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        found += children(pid) if forkserver else [pid]
+    return found
+
+
 def children(pid: int) -> list[int]:
     """Processes whose parent is ``pid`` (from /proc, like ``ps --ppid``)."""
     found = []
@@ -137,7 +149,7 @@ def test_a_worker_killed_mid_request_is_replaced_and_the_socket_stays(devserver_
     marker = tmp_path / "inside"
     server = devserver_run(root, env={"FAULTS_MARKER": str(marker)})
     supervisor = server.proc.pid
-    worker = eventually(lambda: (found := children(supervisor)) and found[0])
+    worker = eventually(lambda: (found := workers(supervisor)) and found[0])
     inode = listening_inode(supervisor, port_of(server))
     assert inode is not None
     assert get(server.url + "/")[0] == 200
@@ -160,7 +172,7 @@ def test_a_worker_killed_mid_request_is_replaced_and_the_socket_stays(devserver_
     assert answers == [200] * 10
     assert isinstance(in_flight[0], OSError), in_flight  # only the killed request is lost
     eventually(lambda: "worker exited unexpectedly (code -9)" in server.output)
-    new = eventually(lambda: (found := children(supervisor)) and found[0])
+    new = eventually(lambda: (found := workers(supervisor)) and found[0])
     assert new != worker and server.proc.poll() is None
     assert listening_inode(supervisor, port_of(server)) == inode  # the same socket, never closed
     assert get(server.url + "/slow")[1] == {"slow": True}
@@ -171,7 +183,7 @@ def test_a_killed_supervisor_takes_its_worker_with_it(root: Path) -> None:
 
     server = start_server(root)
     try:
-        worker = eventually(lambda: (found := children(server.proc.pid)) and found[0])
+        worker = eventually(lambda: (found := workers(server.proc.pid)) and found[0])
         assert get(server.url + "/")[0] == 200
         os.kill(server.proc.pid, signal.SIGKILL)
         server.proc.wait()

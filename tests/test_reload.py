@@ -307,3 +307,28 @@ def test_watcher_asks_only_for_writes_creations_deletions_and_moves() -> None:
     kinds = set(Watcher._filter(None))  # type: ignore[arg-type]
     assert events.FileOpenedEvent not in kinds and events.FileClosedNoWriteEvent not in kinds
     assert {events.FileModifiedEvent, events.FileCreatedEvent, events.FileMovedEvent} <= kinds
+
+
+def test_a_restart_is_the_last_reload_of_the_new_worker(server: Server, app_root: Path) -> None:
+    save(app_root / "pyproject.toml", "[project]\nname = 'x'\n")
+    eventually(lambda: "new worker 2" in server.output, timeout=15)
+    last = eventually(lambda: (r := get(server.url + "/__routes.json")[1]["last_reload"])
+                      and r.get("generation") == 2 and r, timeout=15)
+    assert last["mode"] == "restart" and last["changed"] == ["pyproject.toml"]
+    assert last["reason"] == "pyproject.toml changed" and last["duration_ms"] > 0
+    assert get(server.url + "/hello")[1]["v"] == 1  # the new worker serves the app
+
+
+def test_a_restart_without_the_fork_server_starts_a_new_interpreter(app_root: Path) -> None:
+    running = start_server(app_root, env={"DEVSERVER_FORK": "0"})
+    try:
+        save(app_root / "app/lib/words.py", "WORD = 'again'\n")
+        eventually(lambda: get(running.url + "/hello")[1]["greeting"] == "hello again")
+        save(app_root / ".env", "X=1\n")
+        eventually(lambda: "new worker 2" in running.output, timeout=30)
+        last = eventually(lambda: (r := get(running.url + "/__routes.json")[1]["last_reload"])
+                          and r.get("generation") == 2 and r, timeout=15)
+        assert last["changed"] == [".env"] and last["mode"] == "restart"
+        assert get(running.url + "/hello")[1]["greeting"] == "hello again"
+    finally:
+        running.stop()
