@@ -9,7 +9,6 @@ A worker started by a restart shows that restart as its last reload (dashboard, 
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import logging
@@ -27,7 +26,10 @@ from .config import Config
 from .logs import configure_logging
 
 if TYPE_CHECKING:  # NOTE: imported where used: the supervisor imports this module for worker_env
+    import asyncio
+
     from aiohttp import web
+    from aiohttp.web_protocol import RequestHandler
 
     from .live import ReloadReport
 
@@ -69,6 +71,8 @@ class _Control:
 async def serve_on(app: web.Application, sock: socket.socket, *, on_ready: Any = None,
                    stop: asyncio.Event | None = None) -> None:
     """Serve ``app`` on ``sock`` until ``stop`` is set; finish in-flight requests, then return."""
+    import asyncio
+
     from aiohttp import web
 
     from .keys import LIVE
@@ -100,20 +104,49 @@ async def _drain(server: web.Server | None) -> None:
     An idle keep-alive connection would otherwise be answered here, by the old code, until the
     grace ran out: a client polling over one saw a restart take a second longer. A connection
     that has not sent a request yet gets the whole grace to send it; one answering a request is
-    closed after its response.
+    closed after its response. (A client that sends a request on a keep-alive connection at the
+    very moment it is closed sees it closed, as with any server's keep-alive timeout: HTTP
+    clients retry such a request on a new connection.)
     """
+    import asyncio
+
     if server is None:
         return
     loop = asyncio.get_running_loop()
     deadline = loop.time() + DRAIN_GRACE
     while server.connections and loop.time() < deadline:
         for conn in server.connections:
-            # NOTE: aiohttp has no public "idle" flag; these are RequestHandler's own counters.
-            if getattr(conn, "_request_in_progress", True) or getattr(conn, "_messages", None):
-                conn.close()  # after the response it is writing
-            elif getattr(conn, "_request_count", 0) > 0:
+            if getattr(conn, "_request_count", 0) == 0:
+                continue  # it has not sent its first request yet: the grace is for it to send it
+            if not _waiting(conn):
+                conn.close()  # answering a request: closed after its response
+            elif not _received(conn):
                 conn.force_close()  # idle between requests
         await asyncio.sleep(0.02)
+
+
+def _waiting(conn: RequestHandler) -> bool:
+    """Whether ``conn`` waits for its next request, with none queued.
+
+    NOTE: aiohttp has no public "idle" flag; this is its own test before it closes a connection
+    whose keep-alive ran out (``RequestHandler._process_keepalive``). ``close()`` on a connection
+    that waits would cancel the wait and ignore the request it then sends: never done here.
+    """
+    waiter = getattr(conn, "_waiter", None)
+    return waiter is not None and not waiter.done() and not getattr(conn, "_messages", None)
+
+
+def _received(conn: RequestHandler) -> bool:
+    """Whether bytes the event loop has not read yet wait on the connection's socket."""
+    transport = conn.transport
+    sock = transport.get_extra_info("socket") if transport is not None else None
+    if sock is None:
+        return False
+    try:
+        with socket.fromfd(sock.fileno(), socket.AF_INET, socket.SOCK_STREAM) as peek:
+            return bool(peek.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT))
+    except OSError:  # BlockingIOError: nothing there
+        return False
 
 
 def run(settings: dict[str, Any]) -> int:
@@ -124,6 +157,8 @@ def run(settings: dict[str, Any]) -> int:
 
 
 async def _main(settings: dict[str, Any]) -> None:
+    import asyncio
+
     from .cli import announce
     from .keys import LIVE, RESTART
     from .server import create_app
@@ -173,6 +208,8 @@ def _restart_report(info: dict[str, Any], generation: int) -> ReloadReport:
 async def _exit_with_parent(parent: int, stop: asyncio.Event) -> None:
     """Stop when the process that started this one is gone (the supervisor, or its fork server,
     killed or crashed): an orphan would hold the port forever."""
+    import asyncio
+
     while os.getppid() == parent:
         await asyncio.sleep(0.5)
     log.warning("the supervisor (pid %s) is gone; this worker stops too", parent)
