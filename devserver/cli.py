@@ -14,7 +14,6 @@ import logging
 import os
 import socket
 import sys
-import webbrowser
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -263,6 +262,7 @@ def _serve_here(config: Config, sock: socket.socket) -> int:
 
 def _open_later(url: str) -> None:
     import threading
+    import webbrowser  # NOTE: here: only --open needs it, and it costs every start ~30 ms
 
     def go() -> None:
         with contextlib.suppress(Exception):

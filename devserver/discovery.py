@@ -140,23 +140,43 @@ def _walk(base: Path, warnings: list[str]) -> list[str]:
     Symlinked folders are not followed, so a symlink loop inside ``app/`` cannot hang discovery.
     """
     found: list[str] = []
-    if not base.is_dir():
-        return found
-
-    def on_error(err: OSError) -> None:
-        warnings.append(f"cannot read {err.filename}: {err.strerror}")
-
-    for dirpath, dirnames, filenames in os.walk(base, onerror=on_error, followlinks=False):
-        dirnames[:] = sorted(d for d in dirnames if not is_ignored_name(d)
-                             and _utf8(os.path.join(dirpath, d), warnings))
-        rel_dir = os.path.relpath(dirpath, base)
-        for name in sorted(filenames):
-            path = os.path.join(dirpath, name)
-            if is_ignored_name(name) or not _utf8(path, warnings) or _special(path, warnings):
-                continue
-            rel = name if rel_dir == "." else f"{rel_dir}/{name}".replace(os.sep, "/")
-            found.append(rel)
+    if base.is_dir():
+        _walk_into(str(base), "", found, warnings)
     return found
+
+
+def _walk_into(folder: str, prefix: str, found: list[str], warnings: list[str]) -> None:
+    """``os.walk``'s order and rules (folders sorted, symlinked ones not walked), one ``scandir``
+    per folder.
+
+    PERF: a file's type comes from its directory entry; only a symlink (or a file system that
+    does not say) is stat-ed. With 1,000 routes in ~2,000 folders, os.walk plus a stat per file
+    and ``relpath`` per folder took ~100 ms of a cold start.
+    """
+    try:
+        with os.scandir(folder) as listing:
+            entries = sorted(listing, key=lambda e: e.name)
+    except OSError as err:
+        warnings.append(f"cannot read {err.filename}: {err.strerror}")
+        return
+    folders: list[os.DirEntry[str]] = []
+    files: list[os.DirEntry[str]] = []
+    for entry in entries:
+        try:
+            is_dir = entry.is_dir()
+        except OSError:
+            is_dir = False
+        (folders if is_dir else files).append(entry)
+    walk = [e for e in folders if not is_ignored_name(e.name) and _utf8(e.path, warnings)]
+    for entry in files:
+        if is_ignored_name(entry.name) or not _utf8(entry.path, warnings):
+            continue
+        if not entry.is_file(follow_symlinks=False) and _special(entry.path, warnings):
+            continue
+        found.append(prefix + entry.name)
+    for entry in walk:
+        if not entry.is_symlink():
+            _walk_into(entry.path, f"{prefix}{entry.name}/", found, warnings)
 
 
 def _special(path: str, warnings: list[str]) -> bool:

@@ -8,12 +8,14 @@ A module that fails to import is recorded as a ``LoadError`` for its route only.
 from __future__ import annotations
 
 import inspect
+import os
 import stat
 import sys
 import traceback
 import types
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -86,17 +88,28 @@ class RouteModule:
         if self.error is not None:
             return frozenset()
         if self.fallback is not None:
-            return frozenset((*ALL_METHODS, "OPTIONS"))
+            return _method_set((*ALL_METHODS, "OPTIONS"))
         names = set(self.handlers)
         if "GET" in names:
             names.add("HEAD")
-        return frozenset(names | {"OPTIONS"})
+        return _method_set(names | {"OPTIONS"})
 
     def handler_for(self, method: str) -> BoundHandler | None:
         handler = self.handlers.get(method)
         if handler is None and method == "HEAD":
             handler = self.handlers.get("GET")
         return handler if handler is not None else self.fallback
+
+
+@lru_cache(maxsize=256)
+def _one_set(names: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(names)
+
+
+def _method_set(names: Iterable[str]) -> frozenset[str]:
+    """One shared frozenset per distinct set of methods. PERF: 10,000 routes that all answer
+    GET, HEAD and OPTIONS held 10,000 equal sets (~2 MB)."""
+    return _one_set(tuple(sorted(names)))
 
 
 def ensure_importable(root: Path) -> None:
@@ -112,8 +125,11 @@ def ensure_importable(root: Path) -> None:
 
 def module_name_for(root: Path, path: Path) -> str:
     """``ROOT/app/api/users/$id.py`` -> ``app.api.users.$id``: relative imports keep working."""
-    rel = path.relative_to(root).with_suffix("")
-    return ".".join(rel.parts)
+    base, text = str(root), str(path)
+    if not text.startswith(base + os.sep):
+        return ".".join(path.relative_to(root).with_suffix("").parts)  # raises ValueError
+    # PERF: string operations, not pathlib: a cold start with 1,000 routes names 1,000 modules.
+    return os.path.splitext(text[len(base) + 1:])[0].replace(os.sep, ".")
 
 
 def load_route_module(root: Path, path: Path, display: str) -> RouteModule:
@@ -129,9 +145,7 @@ def load_route_module(root: Path, path: Path, display: str) -> RouteModule:
 
 
 def _exec_fresh(name: str, path: Path) -> types.ModuleType:
-    if not stat.S_ISREG(path.stat().st_mode):  # a FIFO or a device would block the server or never end
-        raise OSError(f"{path.name} is not a regular file; devserver loads modules only from files")
-    source = path.read_bytes()
+    source = _read_source(path)
     code = compile(source, str(path), "exec", dont_inherit=True)
     module = types.ModuleType(name)
     module.__file__ = str(path)
@@ -149,6 +163,19 @@ def _exec_fresh(name: str, path: Path) -> types.ModuleType:
             sys.modules.pop(name, None)
         raise
     return module
+
+
+def _read_source(path: Path) -> bytes:
+    """The bytes of a regular file. A FIFO or a device would block the server or never end: it
+    is opened without blocking and refused."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(f"{path.name} is not a regular file; devserver loads modules only from files")
+        with open(fd, "rb", closefd=False) as source:
+            return source.read()
+    finally:
+        os.close(fd)
 
 
 def _collect(display: str, module: types.ModuleType) -> RouteModule:

@@ -269,7 +269,9 @@ class Reloader:
             cache = self._project_real if file.startswith(root) else self._realpaths
             real = cache.get(file)
             if real is None:
-                real = cache[file] = os.path.realpath(file)
+                real = os.path.realpath(file)
+                # PERF: most paths are their own real path: keep one string, not two equal ones.
+                real = cache[file] = file if real == file else real
             if real in wanted:
                 found.add(name)
         return found
