@@ -209,7 +209,8 @@ def test_routes_carry_rank_files_params_and_status() -> None:
         RouteFile("about", "page", "app/pages/about.html"),
         RouteFile("docs/[...path]", "api", "app/api/docs/[...path].py"),
     ])
-    assert [(r.rank, r.id) for r in table.routes] == [(1, "about"), (2, "docs/[...path]"), (3, "users/$id")]
+    assert [(table.rank(r), r.id) for r in table.routes] == [
+        (1, "about"), (2, "docs/[...path]"), (3, "users/$id")]
     users = table.get("users/$id")
     assert users is not None
     assert (users.has_api, users.has_page) == (True, True)

@@ -13,29 +13,61 @@ from dataclasses import dataclass, field
 from .routes import ParsedRoute, Problem, RouteFile, Severity, parse_route_id
 from .segments import Kind, Segment
 
-__all__ = ["Draft", "pair_files", "route_conflicts"]
+__all__ = ["Draft", "FileKey", "Parsed", "Shape", "file_key", "group_drafts", "group_files",
+           "note_prefixes", "pair_files", "parse_file", "related_shapes", "route_conflicts", "shape_of"]
 
 
 @dataclass
 class Draft:
-    """A route being assembled before it is ranked and frozen into a ``Route``."""
+    """A route being assembled before it is frozen into a ``Route``."""
 
     id: str
     segments: tuple[Segment, ...]
     api: RouteFile | None = None
     page: RouteFile | None = None
     problems: list[Problem] = field(default_factory=list)
+    # PERF: computed once; the conflict rules read them for every pair they compare.
+    shape: Shape = field(init=False, repr=False, compare=False)
+    names: tuple[str, ...] = field(init=False, repr=False, compare=False)
 
-    @property
-    def shape(self) -> tuple[str, ...]:
-        return tuple(s.shape() for s in self.segments)
-
-    @property
-    def names(self) -> tuple[str, ...]:
-        return tuple(s.name for s in self.segments if s.kind.is_param)
+    def __post_init__(self) -> None:
+        self.shape = shape_of(self.segments)
+        self.names = tuple(s.name for s in self.segments if s.kind >= _DYNAMIC)
 
     def label(self) -> str:
         return " and ".join(_who(f) for f in (self.api, self.page) if f is not None)
+
+    @classmethod
+    def of(cls, p: ParsedRoute, api: RouteFile | None, page: RouteFile | None) -> Draft:
+        """The draft of one parsed file (PERF: takes its shape and names as parsed)."""
+        d = cls.__new__(cls)
+        d.id, d.segments, d.api, d.page, d.problems = p.id, p.segments, api, page, list(p.problems)
+        d.shape, d.names = p.shape, p.names
+        return d
+
+    def copy(self) -> Draft:
+        """A copy whose problem list can grow without touching this one."""
+        d = Draft.__new__(Draft)
+        d.id, d.segments, d.api, d.page, d.problems = (self.id, self.segments, self.api, self.page,
+                                                       list(self.problems))
+        d.shape, d.names = self.shape, self.names
+        return d
+
+
+_DYNAMIC = Kind.DYNAMIC
+Shape = tuple[str, ...]
+# pair_files' order of files: by kind (APIs first), id, then file.
+FileKey = tuple[str, str, str]
+Parsed = tuple[FileKey, RouteFile, ParsedRoute]
+
+
+def shape_of(segments: Sequence[Segment]) -> Shape:
+    """The URL shape of a route: its segments with parameter names erased."""
+    return tuple([s.key for s in segments])
+
+
+def file_key(f: RouteFile) -> FileKey:
+    return (f.kind, f.id, f.file or "")
 
 
 def _who(f: RouteFile) -> str:
@@ -50,19 +82,49 @@ def pair_files(files: Iterable[RouteFile]) -> list[Draft]:
     """Group files by URL shape: an API and a page of one shape are one route (DESIGN §2).
 
     Files of one kind that share a shape become separate drafts, each carrying the conflict.
+    Drafts come group by group, the groups in the order of their first file by ``file_key``.
     """
-    parsed: dict[tuple[str, ...], list[tuple[RouteFile, ParsedRoute]]] = defaultdict(list)
-    for f in sorted(set(files), key=lambda f: (f.kind, f.id, f.file or "")):
-        p = parse_route_id(f.id, f.file)
-        parsed[tuple(s.shape() for s in p.segments)].append((f, p))
+    groups = group_files(parse_file(f) for f in set(files))
     drafts: list[Draft] = []
-    for group in parsed.values():
-        drafts.extend(_drafts_for_group(group))
+    for group in sorted(groups.values(), key=lambda g: g[0][0]):
+        drafts.extend(group_drafts(group))
     return drafts
 
 
+def parse_file(f: RouteFile) -> tuple[Shape, Parsed]:
+    p = parse_route_id(f.id, f.file)
+    return p.shape, ((f.kind, f.id, f.file or ""), f, p)
+
+
+def group_files(parsed: Iterable[tuple[Shape, Parsed]]) -> dict[Shape, list[Parsed]]:
+    """Parsed files by shape, each group sorted by ``file_key``.
+
+    PERF: sorting each small group, then the groups by their first key, gives the order of one
+    sort of every file, for less than the cost of that sort.
+    """
+    groups: dict[Shape, list[Parsed]] = defaultdict(list)
+    for shape, entry in parsed:
+        groups[shape].append(entry)
+    for group in groups.values():
+        if len(group) > 1:
+            group.sort(key=_first)
+    return groups
+
+
+def _first(entry: Parsed) -> FileKey:
+    return entry[0]
+
+
+def group_drafts(group: Sequence[Parsed]) -> list[Draft]:
+    """The drafts of one shape group (sorted by ``file_key``), with their pairing problems."""
+    if len(group) == 1:  # PERF: most shapes have one file, which is its own route
+        _key, f, p = group[0]
+        return [Draft.of(p, f, None) if f.kind == "api" else Draft.of(p, None, f)]
+    return _drafts_for_group([(f, p) for _key, f, p in group])
+
+
 def _names(p: ParsedRoute) -> tuple[str, ...]:
-    return tuple(s.name for s in p.segments if s.kind.is_param)
+    return p.names
 
 
 def _drafts_for_group(group: list[tuple[RouteFile, ParsedRoute]]) -> list[Draft]:
@@ -76,7 +138,7 @@ def _drafts_for_group(group: list[tuple[RouteFile, ParsedRoute]]) -> list[Draft]
         if host is not None:
             host.page = f
             host.problems.extend(q for q in p.problems if q not in host.problems)
-            api_names = tuple(s.name for s in host.segments if s.kind.is_param)
+            api_names = host.names
             if api_names != _names(p):
                 host.problems.append(_page_names_warning(host, api_names, _names(p)))
         else:
@@ -139,6 +201,29 @@ def route_conflicts(drafts: Sequence[Draft]) -> None:
     _name_notes(drafts)
 
 
+def related_shapes(shape: Shape) -> list[Shape]:
+    """The shapes whose drafts the prefix rules of ``route_conflicts`` compare with ``shape``'s.
+
+    Symmetric, and over-inclusive on purpose (it reads the shape text, not segment kinds): an
+    incremental rebuild recomputes the problems of every draft related to a changed one.
+    """
+    related = [shape + (":rest*?",), shape + (":param?",)]
+    if shape:
+        last, prefix = shape[-1], shape[:-1]
+        if last in (":rest*?", ":param?"):
+            related.append(prefix)
+        if last == ":rest*?":
+            related.append((*prefix, ":rest*"))
+        if last == ":rest*":
+            related.append((*prefix, ":rest*?"))
+    return related
+
+
+def note_prefixes(shape: Shape) -> list[Shape]:
+    """The prefixes ``_name_notes`` groups drafts by (those ending in a parameter, or more)."""
+    return [shape[: i + 1] for i, part in enumerate(shape) if part.startswith(":")]
+
+
 def _same_shape(shape: tuple[str, ...], same: list[Draft]) -> Problem:
     if same[0].segments and same[0].segments[-1].kind.is_catchall:
         return _two_catchalls(shape[:-1], same)
@@ -169,12 +254,15 @@ def _index_beside_optional_catchall(prefix: tuple[str, ...], other: Draft, same:
 
 def _name_notes(drafts: Sequence[Draft]) -> None:
     """Note routes that name one dynamic position differently (`users/[id]`, `users/[uid]/posts`)."""
-    seen: dict[tuple[tuple[str, ...], str], dict[str, Draft]] = defaultdict(dict)
+    # NOTE: a prefix ending in a parameter's shape (`:param`, `:rest*`, ...) names its kind too.
+    seen: dict[tuple[str, ...], dict[str, Draft]] = defaultdict(dict)
     for d in drafts:
+        if not d.names:
+            continue
         for i, seg in enumerate(d.segments):
-            if seg.kind.is_param:
-                seen[(d.shape[: i + 1], seg.kind.label)].setdefault(seg.name, d)
-    for (prefix, _kind), named in seen.items():
+            if seg.kind >= _DYNAMIC:
+                seen[d.shape[: i + 1]].setdefault(seg.name, d)
+    for prefix, named in seen.items():
         group = list(named.values())
         if len(named) > 1 and len({d.shape for d in group}) > 1:
             names = ", ".join(f"`{n}`" for n in sorted(named))

@@ -81,7 +81,7 @@ def explain_path(routes: Sequence[Route], winner: Route | None, segs: Sequence[s
                  method: str, path: str,
                  methods: Mapping[str, frozenset[str]] | None = None) -> Explanation:
     """Explain the outcome of ``winner`` (from the compiled matcher) against every route."""
-    candidates = tuple(_candidate(r, winner, segs) for r in routes)
+    candidates = tuple(_candidate(r, rank, winner, segs) for rank, r in enumerate(routes, start=1))
     if winner is None:
         return Explanation(method, path, 404, f"no route matches {path}", candidates=candidates,
                            suggestions=_suggest(routes, segs))
@@ -110,10 +110,10 @@ def _allowed(exported: frozenset[str]) -> tuple[str, ...]:
     return tuple(sorted(allowed))
 
 
-def _candidate(route: Route, winner: Route | None, segs: Sequence[str]) -> Candidate:
+def _candidate(route: Route, rank: int, winner: Route | None, segs: Sequence[str]) -> Candidate:
     def make(outcome: Outcome, reason: str, params: dict[str, str | list[str]] | None = None,
              depth: int = 0) -> Candidate:
-        return Candidate(route.rank, route.id, route.pattern, outcome, reason, params, depth)
+        return Candidate(rank, route.id, route.pattern, outcome, reason, params, depth)
 
     params = match_segments(route, segs)
     if route is winner:

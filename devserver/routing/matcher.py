@@ -20,14 +20,14 @@ fails with no fork behind it, so would the full walk.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import NamedTuple
 
 from .paths import normalize_raw, split_path
 from .routes import Route
 from .segments import Kind
 
-__all__ = ["Match", "Matcher", "match_segments"]
+__all__ = ["Match", "Matcher", "TrieKey", "match_segments", "structurally_valid", "trie_key"]
 
 _Value = str | list[str] | None  # None: an optional parameter that matched nothing
 
@@ -35,6 +35,7 @@ _Value = str | list[str] | None  # None: an optional parameter that matched noth
 # PERF: an enum member read through its class (`Kind.STATIC`) costs a few hundred ns on 3.11;
 # the build reads them once per segment, so they are module constants here.
 _STATIC, _DYNAMIC, _OPTIONAL, _CATCHALL = Kind.STATIC, Kind.DYNAMIC, Kind.OPTIONAL, Kind.CATCHALL
+_OPTCATCH = Kind.OPTIONAL_CATCHALL
 
 
 class Match(NamedTuple):
@@ -81,7 +82,7 @@ class _Leaf:
 
 class _Node:
     __slots__ = ("end", "static", "dynamic", "optional", "catchall", "optcatch",
-                 "rest", "catch", "retry", "retry_end")
+                 "rest", "catch", "retry", "retry_end", "forked")
 
     def __init__(self) -> None:
         self.end: _Leaf | None = None
@@ -95,6 +96,30 @@ class _Node:
         self.catch: _Leaf | None = None  # rest, when no optional sibling outranks it
         self.retry = False  # a failure here (path not finished) needs the full walk
         self.retry_end = False  # a path that ends here without a route needs the full walk
+        self.forked = False  # an ancestor had another child that could take this segment
+
+    def copy(self) -> _Node:
+        """A shallow copy to change: nodes shared with an older table are never mutated."""
+        new = _Node.__new__(_Node)
+        for name in _Node.__slots__:
+            setattr(new, name, getattr(self, name))
+        new.static = dict(self.static)
+        return new
+
+    def empty(self) -> bool:
+        return (self.end is None and not self.static and self.dynamic is None
+                and self.optional is None and self.catchall is None and self.optcatch is None)
+
+    def seal_one(self, forked: bool) -> tuple[bool, bool]:
+        """Fill in this node's greedy-walk fields; return the ``forked`` of its static and
+        dynamic children (an optional child is always reached past a fork)."""
+        self.forked = forked
+        self.rest = self.catchall if self.catchall is not None else self.optcatch
+        self.catch = self.rest if self.optional is None else None
+        self.retry = forked or self.optional is not None
+        self.retry_end = self.retry or self.optcatch is not None
+        after_dynamic = forked or self.optional is not None or self.rest is not None
+        return after_dynamic or self.dynamic is not None, after_dynamic
 
     def seal(self) -> None:
         """Fill in the greedy walk's fields for this node and every node under it."""
@@ -102,18 +127,121 @@ class _Node:
         stack: list[tuple[_Node, bool]] = [(self, False)]  # (node, an ancestor had another child)
         while stack:
             node, forked = stack.pop()
-            node.rest = node.catchall if node.catchall is not None else node.optcatch
-            node.catch = node.rest if node.optional is None else None
-            node.retry = forked or node.optional is not None
-            node.retry_end = node.retry or node.optcatch is not None
-            after_dynamic = forked or node.optional is not None or node.rest is not None
+            # NOTE: seal_one(), inlined (PERF: a call per node is a tenth of the build); the
+            # incremental-build test compares the two through whole tables.
+            node.forked = forked
+            rest = node.rest = node.catchall if node.catchall is not None else node.optcatch
+            node.catch = rest if node.optional is None else None
+            retry = node.retry = forked or node.optional is not None
+            node.retry_end = retry or node.optcatch is not None
+            after_dynamic = retry or rest is not None
+            after_static = after_dynamic or node.dynamic is not None
             if node.static:
-                after_static = after_dynamic or node.dynamic is not None
                 stack.extend([(child, after_static) for child in node.static.values()])
             if node.dynamic is not None:
                 stack.append((node.dynamic, after_dynamic))
             if node.optional is not None:
                 stack.append((node.optional, True))
+
+
+# A route's place in the trie: each segment's kind, and its text when static. Routes of one key
+# share one slot, which the first of them in rank order holds.
+TrieKey = tuple[tuple[Kind, str], ...]
+
+
+def trie_key(route: Route) -> TrieKey:
+    return tuple((s.kind, s.name if s.kind is _STATIC else "") for s in route.segments)
+
+
+def _key_path(key: TrieKey) -> str | None:
+    """The raw path the static fast path maps to the slot of ``key``, if it has one."""
+    if any(kind is not _STATIC for kind, _name in key):
+        return None
+    path = "/" + "/".join([name for _kind, name in key])
+    # NOTE: a name with `%`, `?` or `#` reads differently raw (`a%20b` is the URL text
+    # `a b`; `a?b` is `a` and a query), so only the trie, after decoding, may match it.
+    if "%" in path or "?" in path or "#" in path:
+        return None
+    return path
+
+
+def _set_slot(node: _Node, key: TrieKey, i: int, leaf: _Leaf | None, fresh: set[int]) -> None:
+    """Put ``leaf`` in the slot of ``key`` under ``node`` (fresh), copying shared nodes on the way
+    and dropping the nodes that end up empty."""
+    if i == len(key):
+        node.end = leaf
+        return
+    kind, name = key[i]
+    if kind is _CATCHALL:
+        node.catchall = leaf
+        return
+    if kind is _OPTCATCH:
+        node.optcatch = leaf
+        return
+    child = node.static.get(name) if kind is _STATIC else (
+        node.dynamic if kind is _DYNAMIC else node.optional)
+    if child is None:
+        child = _Node()
+        fresh.add(id(child))
+    elif id(child) not in fresh:
+        child = child.copy()
+        fresh.add(id(child))
+    _set_slot(child, key, i + 1, leaf, fresh)
+    kept = None if child.empty() else child
+    if kind is _STATIC:
+        if kept is None:
+            node.static.pop(name, None)
+        else:
+            node.static[name] = kept
+    elif kind is _DYNAMIC:
+        node.dynamic = kept
+    else:
+        node.optional = kept
+
+
+def _reseal_path(root: _Node, key: TrieKey, fresh: set[int]) -> None:
+    """Seal the fresh nodes along ``key``; where a node now hands its children another ``forked``
+    than they were sealed with, reseal those children's subtrees too (as copies)."""
+    node: _Node | None = root
+    forked = False
+    for kind, name in key:
+        assert node is not None and id(node) in fresh
+        after_static, after_dynamic = node.seal_one(forked)
+        for sname, child in node.static.items() if node.static else ():
+            if child.forked is not after_static and id(child) not in fresh:
+                node.static[sname] = _resealed(child, after_static, fresh)
+        if node.dynamic is not None and node.dynamic.forked is not after_dynamic \
+                and id(node.dynamic) not in fresh:
+            node.dynamic = _resealed(node.dynamic, after_dynamic, fresh)
+        if kind is _STATIC:
+            node, forked = node.static.get(name), after_static
+        elif kind is _DYNAMIC:
+            node, forked = node.dynamic, after_dynamic
+        elif kind is _OPTIONAL:
+            node, forked = node.optional, True
+        else:
+            return  # a catch-all's slot is on this node
+        if node is None:
+            return  # the path was emptied and dropped
+    if node is not None:
+        _resealed(node, forked, fresh, force=True)
+
+
+def _resealed(node: _Node, forked: bool, fresh: set[int], force: bool = False) -> _Node:
+    """``node`` sealed as reached with ``forked``: itself when nothing changes, else a copy (or
+    the fresh node itself) with its subtree resealed as needed."""
+    if node.forked is forked and not force:
+        return node
+    if id(node) not in fresh:
+        node = node.copy()
+        fresh.add(id(node))
+    after_static, after_dynamic = node.seal_one(forked)
+    for name, child in list(node.static.items()):
+        if child.forked is not after_static:
+            node.static[name] = _resealed(child, after_static, fresh)
+    if node.dynamic is not None and node.dynamic.forked is not after_dynamic:
+        node.dynamic = _resealed(node.dynamic, after_dynamic, fresh)
+    return node
 
 
 class Matcher:
@@ -131,7 +259,7 @@ class Matcher:
         # a request they would match gets their 500, so the user learns why (DESIGN §2).
         self._fallback: list[Route] = []
         for route in routes:  # in rank order: the first route to claim a slot keeps it
-            if _structurally_valid(route):
+            if structurally_valid(route):
                 self._insert(route)
             else:
                 self._fallback.append(route)
@@ -165,13 +293,44 @@ class Matcher:
             node.end = leaf
         if leaf.singles:
             return
+        # Every segment is static here (a parameter would be in singles, a catch-all returned).
         path = "/" + "/".join([seg.name for seg in route.segments])
-        # NOTE: a name with `%`, `?` or `#` reads differently raw (`a%20b` is the URL text
-        # `a b`; `a?b` is `a` and a query), so only the trie, after decoding, may match it.
+        # NOTE: as in _key_path: a name with `%`, `?` or `#` reads differently raw.
         if "%" not in path and "?" not in path and "#" not in path:
             self._static.setdefault(path, node.end)
             if route.segments:
                 self._static.setdefault(path + "/", node.end)
+
+    def updated(self, slots: Mapping[TrieKey, Route | None], fallback: list[Route]) -> Matcher:
+        """A new matcher with each slot of ``slots`` held by its route (or emptied by None).
+
+        ``fallback`` replaces the routes matched apart (invalid on their own), in rank order.
+        Nodes off the changed paths are shared with this matcher, which stays as it was: only
+        the nodes along a changed path are copied, and the subtrees whose ``forked`` changed.
+        """
+        new = Matcher.__new__(Matcher)
+        new._static = dict(self._static)
+        new._fallback = fallback
+        fresh: set[int] = set()
+        root = self._root.copy()
+        fresh.add(id(root))
+        for key, route in slots.items():
+            leaf = _Leaf(route) if route is not None else None
+            _set_slot(root, key, 0, leaf, fresh)
+            path = _key_path(key)
+            if path is not None:
+                new._set_static(path, leaf, bool(key))
+        for key in slots:
+            _reseal_path(root, key, fresh)
+        new._root = root
+        return new
+
+    def _set_static(self, path: str, leaf: _Leaf | None, slash: bool) -> None:
+        for raw in (path, path + "/") if slash else (path,):
+            if leaf is None:
+                self._static.pop(raw, None)
+            else:
+                self._static[raw] = leaf
 
     def match(self, path: str) -> Match | None:
         """The winning route for a raw path (percent-encoded, maybe with a query), or None.
@@ -246,7 +405,7 @@ class Matcher:
         return None
 
 
-def _structurally_valid(route: Route) -> bool:
+def structurally_valid(route: Route) -> bool:
     # NOTE: conflicts between two valid routes keep both in the trie (the first claims the slot
     # and both carry the error); only a route that is invalid on its own is matched apart.
     return not route.problems or not any(p.rule in _STRUCTURAL for p in route.problems)

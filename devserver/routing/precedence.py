@@ -26,7 +26,5 @@ def sort_key(route_id: str, segments: Sequence[Segment]) -> SortKey:
     >>> sort_key("a/b/[y]", [p("a"), p("b"), p("[y]")]) < sort_key("a/[x]/c", [p("a"), p("[x]"), p("c")])
     True
     """
-    # NOTE: static text is part of the key only to make the order total; two different static
-    # segments can never both match one path segment, so their relative order is never observed.
-    ranks = tuple((int(s.kind), s.name if s.kind is Kind.STATIC else "") for s in segments)
-    return ranks + (_END,), route_id
+    # NOTE: see Segment.rank: static text only makes the order total.
+    return (*[s.rank for s in segments], _END), route_id

@@ -12,7 +12,7 @@ Segment(kind=<Kind.DYNAMIC: 2>, text='[id]', name='id')
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import IntEnum
 
 __all__ = ["Kind", "Segment", "SegmentError", "parse_segment", "looks_like_parameter"]
@@ -66,12 +66,20 @@ class Segment:
     kind: Kind
     text: str
     name: str
+    # PERF: derived once here, read for every route by the conflict rules and the sort key.
+    key: str = field(init=False, repr=False, compare=False)  # see shape()
+    rank: tuple[int, str] = field(init=False, repr=False, compare=False)  # see precedence.py
+
+    def __post_init__(self) -> None:
+        static = self.kind is Kind.STATIC
+        object.__setattr__(self, "key", self.name if static else _SHAPES[self.kind])
+        # NOTE: static text is part of the rank only to make the order total; two different
+        # static segments can never both match one path segment, so their order is never seen.
+        object.__setattr__(self, "rank", (int(self.kind), self.name if static else ""))
 
     def shape(self) -> str:
         """The segment with parameter names erased: two routes of one shape match the same URLs."""
-        if self.kind is Kind.STATIC:
-            return self.name
-        return _SHAPES[self.kind]
+        return self.key
 
 
 _SHAPES = {
