@@ -32,7 +32,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
-from aiohttp.typedefs import Middleware
 
 from .cors import cors_middleware
 from .guard import origin_allowed
@@ -41,16 +40,16 @@ from .journal import (
     Journal,
     RequestNotFound,
     is_own_path,
-    journal_middleware,
     matched_route,
     note,
+    recording,
     route_describer,
 )
 from .keys import CONFIG, CONTROLS, JOURNAL, STATE
 from .request import UNREADABLE, unreadable_reason
 from .routing import RouteTable, parse_route_id
 
-__all__ = ["Control", "Controls", "ControlError", "controls_middleware", "install_testing",
+__all__ = ["Control", "Controls", "ControlError", "controls_middleware", "with_testing",
            "resolve_target", "API_PREFIX"]
 
 API_PREFIX = "/__devserver/api/"
@@ -252,16 +251,16 @@ async def controls_middleware(request: web.Request, handler: Handler) -> web.Str
     if control is None:
         return await handler(request)
     if control.delay_ms:
-        note(f"#{control.id} delay {control.delay_ms} ms")
+        note(request, f"#{control.id} delay {control.delay_ms} ms")
         await asyncio.sleep(control.delay_ms / 1000)
     if control.drop:
-        note(f"#{control.id} drop", dropped=True)
+        note(request, f"#{control.id} drop", dropped=True)
         if request.transport is not None:
             request.transport.close()
         # NOTE: never written: aiohttp finds the transport closed and logs nothing.
         return web.Response(status=204)
     if control.status is not None:
-        note(f"#{control.id} status {control.status}")
+        note(request, f"#{control.id} status {control.status}")
         return _answer(request, control)
     return await handler(request)
 
@@ -277,24 +276,41 @@ def _answer(request: web.Request, control: Control) -> web.Response:
     return web.json_response(body, status=status, headers={"Cache-Control": "no-store"})
 
 
-def install_testing(app: web.Application) -> None:
-    """Add the journal, CORS and controls middlewares the app's config asks for, outermost first.
+def with_testing(app: web.Application, handler: Handler) -> Handler:
+    """``handler`` inside the journal, CORS and controls the app's config asks for, outermost first.
 
     The journal wraps everything so it sees the final status; CORS wraps the controls so a failed
     or delayed route still carries the headers a cross-origin page needs to read it.
+
+    PERF: wrappers around the one route handler, not aiohttp middlewares: with no middleware
+    aiohttp skips its middleware chain, and with no control set a request pays one length check.
     """
     config = app[CONFIG]
-    chain: list[Middleware] = []
     if config.dev:
+        controls = app[CONTROLS] = Controls()
         app[JOURNAL] = Journal()
-        app[CONTROLS] = Controls()
-        chain.append(journal_middleware)
+        handler = _controlled(controls, handler)
     if config.cors:
-        chain.append(cors_middleware)
+        handler = _with_cors(handler)
     if config.dev:
-        chain.append(controls_middleware)
-    for index, middleware in enumerate(chain):
-        app.middlewares.insert(index, middleware)
+        handler = recording(handler, controls)
+    return handler
+
+
+def _controlled(controls: Controls, handler: Handler) -> Handler:
+    async def controlled(request: web.Request) -> web.StreamResponse:
+        if not len(controls):
+            return await handler(request)
+        return await controls_middleware(request, handler)
+
+    return controlled
+
+
+def _with_cors(handler: Handler) -> Handler:
+    async def cors(request: web.Request) -> web.StreamResponse:
+        return await cors_middleware(request, handler)
+
+    return cors
 
 
 # --- the HTTP API --------------------------------------------------------------------------------

@@ -16,13 +16,12 @@ the routes they hit, so the test explains itself::
 
 from __future__ import annotations
 
-import contextvars
 import difflib
 import json
 import threading
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sized
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
@@ -33,7 +32,7 @@ from .keys import CONFIG, JOURNAL, STATE
 from .request import UNREADABLE
 from .routing import InvalidPath
 
-__all__ = ["Entry", "Journal", "RequestNotFound", "journal_middleware", "matched_route", "note",
+__all__ = ["Entry", "Journal", "RequestNotFound", "journal_middleware", "recording", "matched_route", "note",
            "is_own_path", "nearest", "route_describer", "DEFAULT_SIZE", "BODY_LIMIT"]
 
 DEFAULT_SIZE = 1000  # entries kept; the oldest go first
@@ -42,14 +41,15 @@ PREVIEW = 200  # characters of a body shown in an entry and a failure message
 
 Describe = Callable[[str, str], str]  # (method, path) -> where the app would route it
 
-# What the controls did to the request in flight ("#1 delay 300 ms", "#2 drop"): set by the
-# journal middleware around each request, filled by the controls middleware inside it.
-_NOTES: contextvars.ContextVar[_Notes | None] = contextvars.ContextVar("devserver_notes", default=None)
 _MISSING: Any = object()
 # The route match dispatch made for this request (None: no route), so the journal need not match
 # the path again. web.RequestKey is new in aiohttp 3.14; older versions take a string key.
 MATCHED: Any = web.RequestKey("devserver_match", object) if hasattr(web, "RequestKey") \
     else "devserver_match"
+# What the controls did to this request ("#1 delay 300 ms", "#2 drop"), when they did anything.
+# PERF: kept on the request by :func:`note`, so a request no control touched costs nothing here.
+NOTES: Any = web.RequestKey("devserver_notes", object) if hasattr(web, "RequestKey") \
+    else "devserver_notes"
 
 
 @dataclass(slots=True)
@@ -293,12 +293,13 @@ def nearest(entries: list[Entry], method: str, path: str, limit: int = 5) -> lis
     return sorted(unique.values(), key=score, reverse=True)[:limit]
 
 
-def note(text: str, *, dropped: bool = False) -> None:
-    """Say what a control did to the request in flight; the journal records it on the entry."""
-    notes = _NOTES.get()
-    if notes is not None:
-        notes.texts.append(text)
-        notes.dropped = notes.dropped or dropped
+def note(request: web.Request, text: str, *, dropped: bool = False) -> None:
+    """Say what a control did to ``request``; the journal records it on the request's entry."""
+    notes: _Notes | None = request.get(NOTES)
+    if notes is None:
+        notes = request[NOTES] = _Notes()
+    notes.texts.append(text)
+    notes.dropped = notes.dropped or dropped
 
 
 def is_own_path(path: str) -> bool:
@@ -309,46 +310,65 @@ def is_own_path(path: str) -> bool:
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
+def recording(handler: Handler, controls: Sized | None = None) -> Handler:
+    """``handler`` with every app request (not devserver's own) recorded in ``app[JOURNAL]``.
+
+    While ``controls`` (the test controls, anything with a length) is not empty, each request gets
+    a record of what they did to it (:func:`note`), kept on its entry.
+
+    PERF: a wrapped handler, not an aiohttp middleware: an app without middlewares skips
+    aiohttp's middleware chain on every request. Recording is a clock read, a tuple and a deque
+    append; the body is only kept when the handler already read it or it is small, and never
+    for multipart uploads.
+    """
+
+    async def record(request: web.Request) -> web.StreamResponse:
+        if is_own_path(request.path):
+            return await handler(request)
+        notes = None
+        if controls is not None and len(controls):
+            notes = request[NOTES] = _Notes()
+        started = time.perf_counter()
+        try:
+            response = await handler(request)
+        except web.HTTPException as exc:
+            await _record(request, exc.status, started, notes)
+            raise
+        except Exception:
+            await _record(request, 500, started, notes)  # aiohttp answers 500 for it
+            raise
+        if request.body_exists:
+            await _record(request, response.status, started, notes)
+        else:  # PERF: a GET: no body to read, so no coroutine either
+            duration = (time.perf_counter() - started) * 1000
+            status = None if notes is not None and notes.dropped else response.status
+            request.app[JOURNAL].record_fields(_fields(request, status, duration, b"", notes))
+        return response
+
+    return record
+
+
 @web.middleware
 async def journal_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Record every app request (not devserver's own) in ``app[JOURNAL]``.
-
-    PERF: one route match, a clock read and a deque append per request; the body is only kept
-    when the handler already read it or it is small, and never for multipart uploads.
-    """
-    if is_own_path(request.path):
-        return await handler(request)
-    notes = _Notes()
-    token = _NOTES.set(notes)
-    started = time.perf_counter()
-    try:
-        response = await handler(request)
-    except web.HTTPException as exc:
-        await _record(request, exc.status, started, notes)
-        raise
-    except Exception:
-        await _record(request, 500, started, notes)  # aiohttp answers 500 for it
-        raise
-    finally:
-        _NOTES.reset(token)
-    await _record(request, response.status, started, notes)
-    return response
+    """:func:`recording` as an aiohttp middleware, for an app that adds it itself."""
+    return await recording(handler)(request)
 
 
-async def _record(request: web.Request, status: int | None, started: float, notes: _Notes) -> None:
+async def _record(request: web.Request, status: int | None, started: float,
+                  notes: _Notes | None) -> None:
     duration = (time.perf_counter() - started) * 1000
-    if notes.dropped:
+    if notes is not None and notes.dropped:
         status = None
     body = b"" if status is None or not request.body_exists else await _body(request)
     request.app[JOURNAL].record_fields(_fields(request, status, duration, body, notes))
 
 
 def _fields(request: web.Request, status: int | None, duration: float, body: bytes,
-            notes: _Notes) -> _Fields:
+            notes: _Notes | None) -> _Fields:
     route, params = _matched(request)
     return (request.method, request.path, request.query_string, route, params, status, duration,
             body, request.content_type if request.body_exists else "", request.headers,
-            "; ".join(notes.texts) if notes.texts else None, time.time())
+            "; ".join(notes.texts) if notes is not None and notes.texts else None, time.time())
 
 
 def _as_entry(item: Entry | _Fields) -> Entry:

@@ -18,7 +18,7 @@ from aiohttp import web
 from multidict import CIMultiDict
 
 from .config import Config
-from .controls import install_testing
+from .controls import with_testing
 from .errorpages import ErrorInfo, error_response, from_exception, own_templates, source_context
 from .handlers import HandlerFailure, call_handler, override_method, run_preflight
 from .internal import handle_internal, is_internal
@@ -78,8 +78,8 @@ def create_app(root: str | Path | Config, *, dev: bool = True,
     app[LIVE] = LiveHub()
     key, _source = resolve_secret(config.state_dir)
     install_sessions(app, key)
-    install_testing(app)  # dev: the request journal and test controls; --cors: CORS headers
-    app.router.add_route("*", "/{tail:.*}", dispatch)
+    # dev: the request journal and test controls; --cors: CORS headers
+    app.router.add_route("*", "/{tail:.*}", with_testing(app, dispatch))
     if watching:
         app.cleanup_ctx.append(reload_context)
     return app
