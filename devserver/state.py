@@ -69,10 +69,11 @@ def build_state(config: Config, previous: AppState | None = None,
     """
     ensure_importable(config.root)
     if files is not None and previous is not None:
-        table, warnings = build_table(files), previous.warnings
+        table, warnings = build_table(files, previous=previous.table), previous.warnings
     elif rescan or previous is None:
         found = discover(config.root)
-        table, warnings, files = build_table(found.files), found.warnings, found.files
+        table = build_table(found.files, previous=previous.table if previous is not None else None)
+        warnings, files = found.warnings, found.files
     else:
         table, warnings, files = previous.table, previous.warnings, previous.files
     modules: dict[str, RouteModule] = {}

@@ -20,8 +20,7 @@ fails with no fork behind it, so would the full walk.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from typing import NamedTuple
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 
 from .paths import normalize_raw, split_path
 from .routes import Route
@@ -38,27 +37,50 @@ _STATIC, _DYNAMIC, _OPTIONAL, _CATCHALL = Kind.STATIC, Kind.DYNAMIC, Kind.OPTION
 _OPTCATCH = Kind.OPTIONAL_CATCHALL
 
 
-class Match(NamedTuple):
-    """A matched route: ``route`` is its id (``"users/[id]"``), ``params`` the decoded values.
-
-    PERF: a named tuple, not a frozen dataclass: it is made on every request, and
-    ``tuple.__new__`` makes one in a single C call, where a frozen dataclass sets each field
-    through ``object.__setattr__`` (about twice the cost of the whole rest of a static match).
+class Match:
+    """A matched route: ``route`` is its id (``"users/[id]"``), ``params`` the decoded values,
+    ``spec`` the :class:`Route`. Compares equal by those three; unpacks as ``route, params, spec``.
     """
 
-    route: str
-    params: dict[str, str | list[str]]
-    spec: Route
+    __slots__ = ("route", "params", "spec")
+
+    def __init__(self, route: str, params: dict[str, str | list[str]], spec: Route) -> None:
+        self.route = route
+        self.params = params
+        self.spec = spec
+
+    def __iter__(self) -> Iterator[object]:
+        return iter((self.route, self.params, self.spec))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Match):
+            return NotImplemented
+        return (self.route, self.params, self.spec) == (other.route, other.params, other.spec)
+
+    __hash__ = None  # type: ignore[assignment]  # params is a dict
+
+    def __repr__(self) -> str:
+        return f"Match(route={self.route!r}, params={self.params!r}, spec={self.spec!r})"
 
 
-_new_tuple = tuple.__new__
+class _Made(Match):
+    """How the matcher makes a :class:`Match`: ``_Made()``, then the three fields stored.
+
+    PERF: a class called with no ``__init__`` of its own is made by a C fast path, and three slot
+    stores are cheap; building a named tuple through ``tuple.__new__`` cost about 300 ns more per
+    request on this machine (see BENCHMARKS.md), a third of a dynamic match.
+    """
+
+    __slots__ = ()
+    __init__ = object.__init__
 
 
 class _Leaf:
     """A route where the trie ends, with where the greedy walk finds its values (computed once).
 
-    The greedy walk matches the path's segments, so the value of the route's segment ``k`` is
-    ``parts[k]``, and a catch-all's is ``parts[k:]``.
+    The greedy walk matches ``path.split("/")``, whose first item is the "" before the leading
+    slash, so the value of the route's segment ``k`` is ``parts[k + 1]``, and a catch-all's is
+    ``parts[k + 1:]``.
     """
 
     __slots__ = ("route", "id", "singles", "one", "at", "rest_name", "rest_at")
@@ -69,7 +91,7 @@ class _Leaf:
         singles: list[tuple[str, int]] = []
         self.rest_name = ""
         self.rest_at = 0
-        for k, seg in enumerate(route.segments):
+        for k, seg in enumerate(route.segments, start=1):
             kind = seg.kind
             if kind is _DYNAMIC or kind is _OPTIONAL:
                 singles.append((seg.name, k))
@@ -151,6 +173,14 @@ TrieKey = tuple[tuple[Kind, str], ...]
 
 def trie_key(route: Route) -> TrieKey:
     return tuple((s.kind, s.name if s.kind is _STATIC else "") for s in route.segments)
+
+
+def _top_of(root: _Node) -> _Node:
+    """The node the greedy walk starts from: its one child, "", is the root (see Matcher.match)."""
+    top = _Node()
+    top.static[""] = root
+    top.retry = top.retry_end = True  # a path not starting with `/` is redone by _slow
+    return top
 
 
 def _key_path(key: TrieKey) -> str | None:
@@ -247,7 +277,7 @@ def _resealed(node: _Node, forked: bool, fresh: set[int], force: bool = False) -
 class Matcher:
     """Compiled from routes already sorted by rank; immutable once built."""
 
-    __slots__ = ("_root", "_static", "_fallback")
+    __slots__ = ("_root", "_top", "_static", "_fallback")
 
     def __init__(self, routes: Sequence[Route]) -> None:
         self._root = _Node()
@@ -264,6 +294,7 @@ class Matcher:
             else:
                 self._fallback.append(route)
         self._root.seal()
+        self._top = _top_of(self._root)
 
     def _insert(self, route: Route) -> None:
         node = self._root
@@ -323,6 +354,7 @@ class Matcher:
         for key in slots:
             _reseal_path(root, key, fresh)
         new._root = root
+        new._top = _top_of(root)
         return new
 
     def _set_static(self, path: str, leaf: _Leaf | None, slash: bool) -> None:
@@ -341,40 +373,31 @@ class Matcher:
         # much as a trie step, so there are none (see BENCHMARKS.md).
         leaf = self._static.get(path)
         if leaf is not None:
-            return _new_tuple(Match, (leaf.id, {}, leaf.route))
+            m: Match = _Made()
+            m.route, m.params, m.spec = leaf.id, {}, leaf.route
+            return m
+        if "%" in path or "?" in path or "#" in path:
+            return self._slow(path)
         parts = path.split("/")
-        if parts[0] or not parts[-1] or "%" in path or "?" in path or "#" in path:
-            # Rarer: no leading slash, a trailing slash, percent-encoding, a query or a fragment.
-            path = normalize_raw(path)
-            leaf = self._static.get(path)  # `/about?x=1`
-            if leaf is not None:
-                return _new_tuple(Match, (leaf.id, {}, leaf.route))
-            parts = split_path(path)
-            if "" in parts:
-                return None  # an empty segment is never a value, on any branch
-        else:
-            del parts[0]  # the "" before the leading slash
-        # The greedy walk: the best child at each node (see the module docstring).
-        node = self._root
+        if parts.count("") != 1:
+            return self._slow(path)  # a trailing slash, `//` (an empty segment), or just "/"
+        # The greedy walk: the best child at each node (see the module docstring). It starts above
+        # the root, at a node whose only child is the "" before the leading slash, so a path
+        # without one fails at once and is redone by _slow; past it, no segment is empty.
+        node = self._top
         for seg in parts:
-            child = node.static.get(seg)
-            if child is not None:
-                node = child
-            elif not seg:
-                return None  # as above: `//` inside the path
-            elif node.dynamic is not None:
-                node = node.dynamic
-            elif node.catch is not None:
-                if "" in parts:
-                    return None  # as above: the catch-all would take an empty segment
-                leaf = node.catch
-                break
-            else:
-                return self._full(parts) if node.retry or self._fallback else None
+            # PERF: one call takes the static child, else the dynamic one (the usual next step).
+            child = node.static.get(seg, node.dynamic)
+            if child is None:
+                if node.catch is not None:
+                    leaf = node.catch
+                    break
+                return self._slow(path) if node.retry or self._fallback else None
+            node = child
         else:
             leaf = node.end
             if leaf is None:
-                return self._full(parts) if node.retry_end or self._fallback else None
+                return self._slow(path) if node.retry_end or self._fallback else None
         if leaf.one:
             params: dict[str, str | list[str]] = {leaf.one: parts[leaf.at]}
         else:
@@ -383,7 +406,19 @@ class Matcher:
                 params[name] = parts[at]
         if leaf.rest_name:
             params[leaf.rest_name] = parts[leaf.rest_at:]
-        return _new_tuple(Match, (leaf.id, params, leaf.route))
+        m = _Made()
+        m.route, m.params, m.spec = leaf.id, params, leaf.route
+        return m
+
+    def _slow(self, path: str) -> Match | None:
+        """Match a path the greedy walk cannot take as it is, by the full walk if need be."""
+        raw = normalize_raw(path)
+        if raw != path and "%" not in raw:
+            return self.match(raw)  # without its query (or with a leading slash), it may
+        segs = split_path(raw)
+        if "" in segs:
+            return None  # an empty segment is never a value, on any branch
+        return self._full(segs)
 
     def _full(self, segs: list[str]) -> Match | None:
         found = self.lookup(segs)
