@@ -288,12 +288,12 @@ def with_testing(app: web.Application, handler: Handler) -> Handler:
     config = app[CONFIG]
     if config.dev:
         controls = app[CONTROLS] = Controls()
-        app[JOURNAL] = Journal()
+        journal = app[JOURNAL] = Journal()
         handler = _controlled(controls, handler)
     if config.cors:
         handler = _with_cors(handler)
     if config.dev:
-        handler = recording(handler, controls)
+        handler = recording(handler, controls, journal)
     return handler
 
 

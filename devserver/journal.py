@@ -310,8 +310,10 @@ def is_own_path(path: str) -> bool:
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def recording(handler: Handler, controls: Sized | None = None) -> Handler:
-    """``handler`` with every app request (not devserver's own) recorded in ``app[JOURNAL]``.
+def recording(handler: Handler, controls: Sized | None = None,
+              journal: Journal | None = None) -> Handler:
+    """``handler`` with every app request (not devserver's own) recorded in ``journal``
+    (by default the request's ``app[JOURNAL]``).
 
     While ``controls`` (the test controls, anything with a length) is not empty, each request gets
     a record of what they did to it (:func:`note`), kept on its entry.
@@ -342,7 +344,8 @@ def recording(handler: Handler, controls: Sized | None = None) -> Handler:
         else:  # PERF: a GET: no body to read, so no coroutine either
             duration = (time.perf_counter() - started) * 1000
             status = None if notes is not None and notes.dropped else response.status
-            request.app[JOURNAL].record_fields(_fields(request, status, duration, b"", notes))
+            (journal or request.app[JOURNAL]).record_fields(
+                _fields(request, status, duration, b"", notes))
         return response
 
     return record

@@ -10,11 +10,12 @@ from __future__ import annotations
 import logging
 import os
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import jinja2
-from aiohttp import web
+from aiohttp import hdrs, web
 from multidict import CIMultiDict
 
 from .config import Config
@@ -34,6 +35,7 @@ from .request import FORM_TYPES, BodyError, Req, flatten, read_body
 from .responses import Result, ResultError, json_body, redirect_status
 from .routing import InvalidPath, Match, Route
 from .sessions import (
+    SESSION,
     install_sessions,
     load_session,
     replace_session,
@@ -79,7 +81,8 @@ def create_app(root: str | Path | Config, *, dev: bool = True,
     key, _source = resolve_secret(config.state_dir)
     install_sessions(app, key)
     # dev: the request journal and test controls; --cors: CORS headers
-    app.router.add_route("*", "/{tail:.*}", with_testing(app, dispatch))
+    # PERF: the route handler gets the config and the state's holder bound, not looked up per request.
+    app.router.add_route("*", "/{tail:.*}", with_testing(app, partial(_dispatch, config, app[STATE])))
     if watching:
         app.cleanup_ctx.append(reload_context)
     return app
@@ -92,13 +95,17 @@ def swap_state(app: web.Application, state: AppState) -> None:
 
 async def dispatch(request: web.Request) -> web.StreamResponse:
     """Every request: devserver's own paths, then the route table."""
+    return await _dispatch(request.app[CONFIG], request.app[STATE], request)
+
+
+async def _dispatch(config: Config, current: CurrentState, request: web.Request) -> web.StreamResponse:
     raw = request.raw_path
     if raw.startswith("/_"):
         if raw.startswith(PUBLIC_PREFIX):
             return _public(request)
-        if request.app[CONFIG].dev and is_internal(request.path):
+        if config.dev and is_internal(request.path):
             return await handle_internal(request)
-    state = request.app[STATE].state
+    state = current.state
     pref = preference(request.headers.get("Accept"))
     try:
         match = state.table.match(raw)
@@ -107,18 +114,20 @@ async def dispatch(request: web.Request) -> web.StreamResponse:
     request[MATCHED] = match  # the journal records this match instead of matching again
     if match is None:
         return _not_found(request, state, pref)
+    request[SESSION] = None  # not loaded (yet); PERF: every later lookup finds the key
     try:
-        response = await _serve(request, state, match, pref)
+        response = await _serve(request, config, state, match, pref)
     except web.HTTPException as exc:
-        _finish(request, exc)  # a handler raised it: answered as it is, with the headers below
+        _finish(exc, config.dev)  # a handler raised it: answered as it is, with the headers below
         await save_session(request, exc)
         raise
-    _finish(request, response)
-    await save_session(request, response)  # only a routed request ever loads the session
+    _finish(response, config.dev)
+    if request[SESSION] is not None:  # only a routed request ever loads the session
+        await save_session(request, response)
     return response
 
 
-async def _serve(request: web.Request, state: AppState, match: Match,
+async def _serve(request: web.Request, config: Config, state: AppState, match: Match,
                  pref: Preference) -> web.StreamResponse:
     route = match.spec
     if route.problems and route.errors:
@@ -128,7 +137,6 @@ async def _serve(request: web.Request, state: AppState, match: Match,
     if module is not None and module.error is not None:
         gone = _removed(request, module.file) if _vanished(request, module.error) else None
         return _error(request, gone or _load_error_info(request, module.error), pref)
-    config = request.app[CONFIG]
     method = request.method
     body: Any = None
     try:
@@ -146,7 +154,7 @@ async def _serve(request: web.Request, state: AppState, match: Match,
         if route.has_page and method in ("GET", "HEAD"):
             if not pref.html_acceptable:
                 return _not_acceptable(request, route, pref)
-            return await _page(request, state, match, Result(), method, pref)
+            return await _page(request, config, state, match, Result(), method, pref)
         return _error(request, ErrorInfo(
             405, f"{route.id} does not export {method.lower()}: method {method} not allowed",
             allow=tuple(sorted(allowed))), pref)
@@ -157,14 +165,16 @@ async def _serve(request: web.Request, state: AppState, match: Match,
             body = await read_body(request, config.max_body) if request.body_exists else {}
     except BodyError as exc:
         return _error(request, ErrorInfo(exc.status, exc.message), pref)
-    req = Req(method, request.path, match.params, _query(request), request.headers, body,
-              await session_dict(request), request)
+    headers = request.headers
+    # PERF: without a Cookie header the session is empty, known without a coroutine.
+    session = await session_dict(request) if hdrs.COOKIE in headers else {}
+    req = Req(method, request.path, match.params, _query(request), headers, body, session, request)
     where = f"{module.file}: {handler.name}()"
     try:
         result = await call_handler(handler, req, where)
     except HandlerFailure as failure:
         return _error(request, _failure_info(request, failure, module.file, handler.line), pref)
-    if isinstance(result, web.StreamResponse):
+    if not isinstance(result, Result):  # PERF: not StreamResponse, an ABC: a slower isinstance
         return result
     if result.session is not None:
         replace_session(await load_session(request), result.session)
@@ -174,7 +184,7 @@ async def _serve(request: web.Request, state: AppState, match: Match,
                 log.info("%s %s re-rendered %s; return a `location` to redirect after a form "
                          "submission, so a reload does not submit it again", method, request.path,
                          route.page_file)
-            return await _page(request, state, match, result, method, pref, req)
+            return await _page(request, config, state, match, result, method, pref, req)
         return _api_response(result, method, pref, where)
     except ResultError as exc:
         return _error(request, _result_error(request, str(exc), module.file, handler.line), pref)
@@ -198,16 +208,17 @@ def _not_acceptable(request: web.Request, route: Route, pref: Preference) -> web
         406, f"{route.id} has only a page (HTML), and this client accepts no HTML{hint}"), pref)
 
 
-async def _page(request: web.Request, state: AppState, match: Match, result: Result, method: str,
-                pref: Preference, req: Req | None = None) -> web.StreamResponse:
+async def _page(request: web.Request, config: Config, state: AppState, match: Match, result: Result,
+                method: str, pref: Preference, req: Req | None = None) -> web.StreamResponse:
     """Render the route's page with preflight's dict updated by the handler's ``json``."""
-    config = request.app[CONFIG]
     route = match.spec
     if req is None:
         req = Req(method, request.path, match.params, _query(request), request.headers, {},
                   await session_dict(request), request)
     try:
-        base = await run_preflight(state, req)
+        # PERF: no preflight.py (and no error loading one): no coroutine to run.
+        base = {} if state.preflight is None and state.preflight_error is None \
+            else await run_preflight(state, req)
     except HandlerFailure as failure:
         return _error(request, _failure_info(request, failure, "app/preflight.py"), pref)
     store = merge_store(base, result.json, result.has_json)
@@ -238,6 +249,10 @@ async def _page(request: web.Request, state: AppState, match: Match, result: Res
 
 def _api_response(result: Result, method: str, pref: Preference, where: str) -> web.Response:
     """A handler's result as JSON, or a redirect for an HTML client (DESIGN §3)."""
+    if not result.headers and result.cache_control is None and result.location is None \
+            and result.status is None:
+        # PERF: what most handlers return: {"json": ...}, answered 200 with the JSON type only.
+        return web.Response(status=200, body=json_body(result.json, where), headers=_JSON_TYPE)
     headers = _result_headers(result)
     if result.location is not None:
         if not pref.wants_json:
@@ -253,8 +268,11 @@ def _api_response(result: Result, method: str, pref: Preference, where: str) -> 
         status = result.status if result.status is not None else 200
     if status in (204, 304) or status < 200:
         return web.Response(status=status, headers=headers)
-    headers.setdefault("Content-Type", "application/json; charset=utf-8")
+    headers.setdefault("Content-Type", _JSON_TYPE["Content-Type"])
     return web.Response(status=status, body=json_body(result.json, where), headers=headers)
+
+
+_JSON_TYPE = {"Content-Type": "application/json; charset=utf-8"}
 
 
 def _result_headers(result: Result) -> CIMultiDict[str]:
@@ -265,7 +283,7 @@ def _result_headers(result: Result) -> CIMultiDict[str]:
     return headers
 
 
-def _finish(request: web.Request, response: web.StreamResponse) -> None:
+def _finish(response: web.StreamResponse, dev: bool) -> None:
     """Headers every routed response gets: Vary, and no-cache in dev unless the handler chose."""
     if response.prepared:
         return  # streamed by the handler: its headers are already sent
@@ -273,9 +291,10 @@ def _finish(request: web.Request, response: web.StreamResponse) -> None:
     vary = headers.get("Vary")
     if vary is None:
         headers["Vary"] = "Accept"
-    elif "accept" not in {v.strip().lower() for v in vary.split(",")} and vary.strip() != "*":
+    elif vary != "Accept" and vary.strip() != "*" and \
+            "accept" not in {v.strip().lower() for v in vary.split(",")}:
         headers["Vary"] = f"{vary}, Accept"
-    if request.app[CONFIG].dev and "Cache-Control" not in headers:
+    if dev and "Cache-Control" not in headers:
         headers["Cache-Control"] = "no-cache"
 
 

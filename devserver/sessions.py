@@ -27,7 +27,7 @@ from aiohttp import hdrs, web
 from aiohttp_session import Session, SessionData
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
 
-__all__ = ["COOKIE_NAME", "MAX_AGE", "install_sessions", "resolve_secret", "load_session",
+__all__ = ["COOKIE_NAME", "MAX_AGE", "SESSION", "install_sessions", "resolve_secret", "load_session",
            "session_dict", "replace_session", "save_session", "SessionStorage"]
 
 COOKIE_NAME = "_idx"
@@ -55,8 +55,10 @@ class SessionStorage(EncryptedCookieStorage):
 # NOTE: this key belongs with the others in keys.py; it lives here until that file is free.
 SESSIONS = web.AppKey("devserver_sessions", SessionStorage)
 # web.RequestKey is new in aiohttp 3.14; older versions take a string key without a warning.
-_SESSION: Any = web.RequestKey("devserver_session", Session) if hasattr(web, "RequestKey") \
+# The request's session once loaded; None (set by the dispatcher) or absent: not loaded.
+SESSION: Any = web.RequestKey("devserver_session", Session) if hasattr(web, "RequestKey") \
     else "devserver_session"
+_SESSION = SESSION
 
 
 def resolve_secret(state_dir: Path) -> tuple[bytes, str]:
