@@ -32,15 +32,18 @@ The servers (each in its own process group, started from this process):
   installed; only when uvloop is installed;
 - ``aiohttp + uvloop``: the bare app on uvloop; only when uvloop is installed;
 - ``starlette/uvicorn``: Starlette on ``uvicorn`` with its default settings (``--loop auto`` picks
-  uvloop when it is installed, ``--http auto`` picks httptools when it is installed; the ones in
-  use are printed), access log off;
+  uvloop when it is installed, ``--http auto`` picks httptools when it is installed, as with
+  ``pip install 'uvicorn[standard]'`` and the ``bench`` extra; the ones in use are read from the
+  process's loaded libraries and printed), access log off;
 - ``flask run``: the Flask dev server (threaded, no debugger, no reloader).
 
 The load comes from a separate process: ``wrk -t1 -c32`` (one thread, 32 keep-alive connections)
 when ``wrk`` is on PATH, else a small aiohttp client with the same fixed concurrency (much slower
 than wrk: it then measures the client as much as the servers; the report says which was used).
 Each measurement reports requests per second, the 50th and 99th percentile latency (wrk's own
-histogram), and the server's CPU time per request: user + system time of the server's processes
+histogram), the answers with another status than the request must get (every response is
+checked under load, by wrk's Lua ``response`` hook; any wrong answer or connection error fails the
+run), and the server's CPU time per request: user + system time of the server's processes
 (all of them: devserver's supervisor and worker) from ``/proc/<pid>/stat`` before and after,
 divided by the requests answered. Each number in the table is the median over the rounds.
 """
@@ -74,7 +77,8 @@ from typing import Any
 CONNECTIONS = 32
 BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-TABLE_HEAD = "| request | server | req/s | vs aiohttp | p50 ms | p99 ms | CPU µs/req | vs aiohttp |"
+TABLE_HEAD = ("| request | server | req/s | vs aiohttp | p50 ms | p99 ms | CPU µs/req | vs aiohttp "
+              "| µs/req over aiohttp |")
 
 
 @dataclass(frozen=True)
@@ -429,14 +433,33 @@ def check(server: Server) -> None:
 # ---------------------------------------------------------------------------------------------
 # Load: wrk when it is installed, else an aiohttp client in a separate process.
 
+# NOTE: every response's status is checked (`wrong`: not the status the request must get), in
+# wrk's threads; done() runs in another Lua state and collects the counts from each thread.
 WRK_SCRIPT = """
+local threads = {}
+function setup(thread)
+  table.insert(threads, thread)
+end
+function init(args)
+  expected = tonumber(args[1])
+  wrong = 0
+end
+function response(status, headers, body)
+  if status ~= expected then
+    wrong = wrong + 1
+  end
+end
 done = function(summary, latency, requests)
+  local bad = 0
+  for _, thread in ipairs(threads) do
+    bad = bad + thread:get("wrong")
+  end
   io.write(string.format(
     "WRKJSON {\\"requests\\": %d, \\"duration_us\\": %d, \\"p50_us\\": %d, \\"p99_us\\": %d, " ..
-    "\\"errors\\": %d, \\"status_errors\\": %d}\\n",
+    "\\"errors\\": %d, \\"wrong\\": %d}\\n",
     summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
     summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
-    summary.errors.status))
+    bad))
 end
 """
 
@@ -447,7 +470,8 @@ class Sample:
     seconds: float
     p50_ms: float
     p99_ms: float
-    errors: int
+    errors: int  # connection errors and timeouts
+    wrong: int  # answers with another status than the request must get
     cpu_s: float
 
     @property
@@ -475,10 +499,10 @@ class Load:
         if self.wrk:
             # NOTE: wrk takes whole seconds only.
             cmd = [self.wrk, "-t1", f"-c{CONNECTIONS}", f"-d{max(1, round(duration))}s", "--timeout", "5s",
-                   "-s", str(self.script), "-H", f"Accept: {req.accept}", url]
+                   "-s", str(self.script), "-H", f"Accept: {req.accept}", url, "--", str(req.status)]
         else:
             cmd = [sys.executable, __file__, "--load-client", url, "--accept", req.accept,
-                   "--duration", str(duration)]
+                   "--duration", str(duration), "--status", str(req.status)]
         done = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60)
         found = re.search(r"WRKJSON (\{.*\})", done.stdout)
         if done.returncode != 0 or not found:
@@ -495,26 +519,27 @@ def measure(server: Server, req: Request, load: Load, duration: float) -> Sample
     after = cpu_seconds(pids)
     seconds = out["duration_us"] / 1e6
     return Sample(out["requests"], seconds, out["p50_us"] / 1000, out["p99_us"] / 1000,
-                  out["errors"], after - before)
+                  out["errors"], out["wrong"], after - before)
 
 
-async def _client(url: str, accept: str, duration: float) -> dict[str, Any]:
+async def _client(url: str, accept: str, duration: float, status: int) -> dict[str, Any]:
     import aiohttp
 
     latencies: list[float] = []
-    errors = 0
+    errors = wrong = 0
     connector = aiohttp.TCPConnector(limit=CONNECTIONS)
     async with aiohttp.ClientSession(connector=connector, headers={"Accept": accept}) as session:
         started = time.perf_counter()
         deadline = started + duration
 
         async def worker() -> None:
-            nonlocal errors
+            nonlocal errors, wrong
             while time.perf_counter() < deadline:
                 t0 = time.perf_counter()
                 try:
                     async with session.get(url) as response:
                         await response.read()
+                        wrong += response.status != status
                 except aiohttp.ClientError:
                     errors += 1
                     continue
@@ -528,7 +553,7 @@ async def _client(url: str, accept: str, duration: float) -> dict[str, Any]:
         return latencies[min(len(latencies) - 1, int(q * len(latencies)))] if latencies else 0.0
 
     return {"requests": len(latencies), "duration_us": int(elapsed * 1e6), "p50_us": int(pct(0.5) * 1e6),
-            "p99_us": int(pct(0.99) * 1e6), "errors": errors, "status_errors": 0}
+            "p99_us": int(pct(0.99) * 1e6), "errors": errors, "wrong": wrong}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -548,7 +573,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             server.start()
             check(server)
             _say(f"started {server.label} on port {server.port} ({len(server.pids())} processes)", args)
-        pairs = [(s, r) for s in servers for r in REQUESTS]
+        wanted = [r for r in REQUESTS if r.key in args.requests.split(",")]
+        pairs = [(s, r) for s in servers for r in wanted]
         for server, req in pairs:  # warm-up: imports, template compilation, caches
             load.run(server.port or 0, req, args.warmup)
         for round_no in range(args.rounds):
@@ -576,19 +602,31 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _loop_in_use(server: Server) -> str:
-    """Which event loop a server runs on, for the report."""
+    """Which event loop (and HTTP parser) a server runs on.
+
+    For uvicorn and the bare app, read from the shared objects their process has loaded
+    (``/proc/<pid>/maps``): they import uvloop and httptools only to use them. devserver's fork
+    server imports uvloop ahead of its workers whichever loop they run, so there it is the setting
+    (``DEVSERVER_LOOP``, which ``devserver.eventloop`` follows).
+    """
     if server.key == "flask":
         return "threads (werkzeug)"
+    if server.key.startswith("devserver"):
+        return "asyncio (DEVSERVER_LOOP=asyncio)" if server.env.get("DEVSERVER_LOOP") == "asyncio" \
+            else "uvloop (devserver[speed] installed)"
+    maps = ""
+    for pid in server.pids():
+        with contextlib.suppress(OSError):
+            maps += Path(f"/proc/{pid}/maps").read_text()
+    loop = "uvloop" if "/uvloop/loop." in maps else "asyncio"
     if server.key == "starlette":
-        uvloop = importlib.util.find_spec("uvloop") is not None
-        httptools = importlib.util.find_spec("httptools") is not None
-        return (f"{'uvloop' if uvloop else 'asyncio'} + {'httptools' if httptools else 'h11'} "
-                "(uvicorn --loop auto --http auto)")
-    return "uvloop" if server.key.endswith("uvloop") else "asyncio"
+        parser = "httptools" if "/httptools/" in maps else "h11"
+        return f"{loop} + {parser} (uvicorn --loop auto --http auto)"
+    return loop
 
 
 def _rows(servers: list[Server], samples: dict[tuple[str, str], list[Sample]]) -> list[dict[str, Any]]:
-    rows = []
+    rows: list[dict[str, Any]] = []
     for req in REQUESTS:
         for server in servers:
             got = samples.get((server.key, req.key), [])
@@ -601,13 +639,15 @@ def _rows(servers: list[Server], samples: dict[tuple[str, str], list[Sample]]) -
                 "p50_ms": statistics.median(s.p50_ms for s in got),
                 "p99_ms": statistics.median(s.p99_ms for s in got),
                 "cpu_us": statistics.median(s.cpu_us for s in got),
-                "errors": sum(s.errors for s in got), "rounds": len(got),
+                "errors": sum(s.errors for s in got), "wrong": sum(s.wrong for s in got),
+                "requests": sum(s.requests for s in got), "rounds": len(got),
             })
     base = {r["request"]: r for r in rows if r["server"] == "aiohttp"}
     for row in rows:
         ref = base.get(row["request"])
         row["rps_ratio"] = row["rps"] / ref["rps"] if ref else None
         row["cpu_ratio"] = row["cpu_us"] / ref["cpu_us"] if ref and ref["cpu_us"] else None
+        row["cpu_over_us"] = row["cpu_us"] - ref["cpu_us"] if ref else None
     return rows
 
 
@@ -653,12 +693,15 @@ def _ratio(value: float | None) -> str:
 
 
 def table(result: dict[str, Any]) -> str:
-    lines = [TABLE_HEAD, "|---|---|---:|---:|---:|---:|---:|---:|"]
+    lines = [TABLE_HEAD, "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     for row in result["rows"]:
         errors = f" ({row['errors']} errors)" if row["errors"] else ""
+        errors += f" ({row['wrong']} WRONG answers)" if row["wrong"] else ""
+        over = "—" if row["cpu_over_us"] is None or row["server"] == "aiohttp" else \
+            f"{row['cpu_over_us']:+.0f}"
         lines.append(f"| {row['request']} | {row['label']} | {row['rps']:,.0f}{errors} | "
                      f"{_ratio(row['rps_ratio'])} | {row['p50_ms']:.2f} | {row['p99_ms']:.2f} | "
-                     f"{row['cpu_us']:.0f} | {_ratio(row['cpu_ratio'])} |")
+                     f"{row['cpu_us']:.0f} | {_ratio(row['cpu_ratio'])} | {over} |")
     return "\n".join(lines)
 
 
@@ -713,6 +756,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=None, help="seconds per measurement (3)")
     parser.add_argument("--warmup", type=float, default=None, help="seconds of warm-up per pair (1)")
     parser.add_argument("--servers", default=SERVERS, help=f"comma-separated subset of {SERVERS}")
+    parser.add_argument("--requests", default=",".join(r.key for r in REQUESTS),
+                        help="comma-separated subset of the requests (api,page,404,static)")
     parser.add_argument("--no-wrk", action="store_true", help="use the aiohttp client even if wrk is here")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--json", type=Path, help="also write the results here as JSON")
@@ -720,9 +765,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--silent", action="store_true", help="no progress lines on stderr")
     parser.add_argument("--load-client", metavar="URL", help=argparse.SUPPRESS)
     parser.add_argument("--accept", default="*/*", help=argparse.SUPPRESS)
+    parser.add_argument("--status", type=int, default=200, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.load_client:  # the fallback load generator, run in its own process
-        out = asyncio.run(_client(args.load_client, args.accept, args.duration or 3.0))
+        out = asyncio.run(_client(args.load_client, args.accept, args.duration or 3.0, args.status))
         print("WRKJSON " + json.dumps(out))
         return 0
     if args.rounds is None:
@@ -732,12 +778,19 @@ def main(argv: list[str] | None = None) -> int:
     if args.warmup is None:
         args.warmup = 1.0
     unknown = set(args.servers.split(",")) - set(SERVERS.split(","))
+    unknown |= set(args.requests.split(",")) - {r.key for r in REQUESTS}
     if unknown or args.rounds < 1:
-        parser.error(f"unknown servers: {', '.join(sorted(unknown))}" if unknown else "--rounds >= 1")
+        parser.error(f"unknown servers or requests: {', '.join(sorted(unknown))}" if unknown
+                     else "--rounds >= 1")
     result = run(args)
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))
     print(report(result))
+    failed = [f"{r['request']}/{r['server']}" for r in result["rows"] if r["wrong"] or r["errors"]]
+    if failed:
+        print(f"FAILED: wrong answers or connection errors under load: {', '.join(failed)}",
+              file=sys.stderr)
+        return 1
     return 0
 
 

@@ -5,6 +5,7 @@ No timing is asserted: this machine's numbers belong in BENCHMARKS.md, not in a 
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
@@ -18,14 +19,24 @@ def test_http_bench_quick_run_measures_every_server_and_request(tmp_path: Path) 
     done = subprocess.run([sys.executable, str(BENCHMARKS / "http_bench.py"), "--quick", "--silent",
                            "--json", str(out)], capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "| request | server | req/s | vs aiohttp | p50 ms | p99 ms | CPU µs/req | vs aiohttp |" \
-        in done.stdout
-    rows = json.loads(out.read_text())["rows"]
+    assert ("| request | server | req/s | vs aiohttp | p50 ms | p99 ms | CPU µs/req | vs aiohttp "
+            "| µs/req over aiohttp |") in done.stdout
+    result = json.loads(out.read_text())
+    rows = result["rows"]
     seen = {(row["request"], row["server"]) for row in rows}
-    for server in ("aiohttp", "devserver", "devserver-noreload", "starlette", "flask"):
+    servers = ["aiohttp", "devserver", "devserver-noreload", "starlette", "flask"]
+    if importlib.util.find_spec("uvloop") is not None:
+        servers += ["devserver-uvloop", "aiohttp-uvloop"]
+    for server in servers:
         for request in ("api", "page", "404", "static"):
             assert (request, server) in seen
-    assert all(row["rps"] > 0 and row["cpu_us"] >= 0 for row in rows)
+    # Every answer under load had the status its request must get, on every connection.
+    assert all(row["wrong"] == 0 and row["errors"] == 0 for row in rows), rows
+    assert all(row["requests"] > 0 and row["rps"] > 0 and row["cpu_us"] >= 0 for row in rows)
+    assert all(row["rps_ratio"] is not None for row in rows)  # each is compared with bare aiohttp
+    assert any(line.startswith(("- met: api, devserver:", "- MISSED: api, devserver:"))
+               for line in done.stdout.splitlines())
+    assert "nproc" in result["machine"] and result["machine"]["packages"]["aiohttp"]
 
 
 def test_scale_bench_quick_run_produces_its_three_tables(tmp_path: Path) -> None:
