@@ -175,8 +175,12 @@ def _page_names_warning(host: Draft, api_names: tuple[str, ...], page_names: tup
         "to match", [host])
 
 
-def route_conflicts(drafts: Sequence[Draft]) -> None:
-    """Add every conflict and note between drafts to the drafts involved (in place)."""
+def route_conflicts(drafts: Sequence[Draft], notes: dict[Shape, set[Shape]] | None = None) -> None:
+    """Add every conflict and note between drafts to the drafts involved (in place).
+
+    ``notes``, if given, is filled with each parameter prefix and the shapes that start with it
+    (what the name notes compare), for an incremental rebuild to find related drafts.
+    """
     by_shape: dict[tuple[str, ...], list[Draft]] = defaultdict(list)
     for d in drafts:
         by_shape[d.shape].append(d)
@@ -198,7 +202,7 @@ def route_conflicts(drafts: Sequence[Draft]) -> None:
                     "note", "index-beside-optional",
                     f"{_labels(group)} {_both(group)} match {_url(prefix)}; {other.id} wins it "
                     "(a route that ends there outranks an optional segment)", group))
-    _name_notes(drafts)
+    _name_notes(drafts, notes)
 
 
 def related_shapes(shape: Shape) -> list[Shape]:
@@ -252,7 +256,7 @@ def _index_beside_optional_catchall(prefix: tuple[str, ...], other: Draft, same:
         f"zero segments; remove one, or make the catch-all required (`[...{last.name}]`)", group)
 
 
-def _name_notes(drafts: Sequence[Draft]) -> None:
+def _name_notes(drafts: Sequence[Draft], notes: dict[Shape, set[Shape]] | None) -> None:
     """Note routes that name one dynamic position differently (`users/[id]`, `users/[uid]/posts`)."""
     # NOTE: a prefix ending in a parameter's shape (`:param`, `:rest*`, ...) names its kind too.
     seen: dict[tuple[str, ...], dict[str, Draft]] = defaultdict(dict)
@@ -261,7 +265,10 @@ def _name_notes(drafts: Sequence[Draft]) -> None:
             continue
         for i, seg in enumerate(d.segments):
             if seg.kind >= _DYNAMIC:
-                seen[d.shape[: i + 1]].setdefault(seg.name, d)
+                prefix = d.shape[: i + 1]
+                seen[prefix].setdefault(seg.name, d)
+                if notes is not None:
+                    notes.setdefault(prefix, set()).add(d.shape)
     for prefix, named in seen.items():
         group = list(named.values())
         if len(named) > 1 and len({d.shape for d in group}) > 1:

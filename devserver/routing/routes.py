@@ -149,33 +149,43 @@ def parse_route_id(route_id: str, file: str | None = None) -> ParsedRoute:
     >>> [s.text for s in parse_route_id("users/[id]/index").segments]
     ['users', '[id]']
     """
-    parts = [p for p in route_id.split("/") if p != ""]
+    parts = route_id.split("/")
+    if "" in parts:
+        parts = [p for p in parts if p != ""]
     if parts and parts[-1] == "index":
         # NOTE: only the final *file* named index is the folder itself; a folder named
         # `index` stays static text (DESIGN §2).
         parts.pop()
-    who = _label(route_id, file)
     segments: list[Segment] = []
     problems: list[Problem] = []
     for part in parts:
         parsed, mixed = _parse_cached(part)
-        if isinstance(parsed, SegmentError):
-            problems.append(Problem("error", "malformed-segment", f"{who}: {parsed.reason}",
-                                    (route_id,), _files(file)))
-            # Keep the text as static so the route still has a shape to show and to match.
-            parsed = Segment(Kind.STATIC, part, part)
-        elif mixed:
-            problems.append(Problem(
-                "warning", "mixed-segment",
-                f"{who}: `{part}` is matched as static text; a parameter must be the whole "
-                f"segment (`[id]` or `$id`), so `{part}` only matches the URL text `{part}`",
-                (route_id,), _files(file)))
+        if mixed or not isinstance(parsed, Segment):
+            parsed = _segment_problem(parsed, part, route_id, file, problems)
         segments.append(parsed)
     names = tuple([s.name for s in segments if s.kind >= _DYNAMIC])
     if not _obeys_rules(segments, names):
-        problems.extend(_structure_problems(route_id, who, file, segments))
+        problems.extend(_structure_problems(route_id, _label(route_id, file), file, segments))
     return _new_parsed(ParsedRoute, (route_id, tuple(segments), tuple(problems),
                                      tuple([s.key for s in segments]), names))
+
+
+def _segment_problem(parsed: Segment | SegmentError, part: str, route_id: str, file: str | None,
+                     problems: list[Problem]) -> Segment:
+    """Record what is wrong with one segment (malformed, or static text that looks like a
+    parameter); return the segment to keep (malformed ones are kept as static text)."""
+    who = _label(route_id, file)
+    if isinstance(parsed, SegmentError):
+        problems.append(Problem("error", "malformed-segment", f"{who}: {parsed.reason}",
+                                (route_id,), _files(file)))
+        # Keep the text as static so the route still has a shape to show and to match.
+        return Segment(Kind.STATIC, part, part)
+    problems.append(Problem(
+        "warning", "mixed-segment",
+        f"{who}: `{part}` is matched as static text; a parameter must be the whole "
+        f"segment (`[id]` or `$id`), so `{part}` only matches the URL text `{part}`",
+        (route_id,), _files(file)))
+    return parsed
 
 
 _new_parsed = tuple.__new__

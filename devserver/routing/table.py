@@ -168,6 +168,12 @@ def _gc_paused() -> Iterator[None]:
     try:
         yield
     finally:
+        # NOTE: the new table is long-lived; moving everything young to the oldest generation
+        # (freeze, then unfreeze: two list splices) spares the next young collection a walk over
+        # the few hundred thousand objects just made. Nothing is lost: any cycle among them is
+        # still found by the next full collection.
+        gc.freeze()
+        gc.unfreeze()
         if was_enabled:
             gc.enable()
 
@@ -218,7 +224,8 @@ class _Index:
         self.counts = counts  # file -> how many times it was given
         self.groups = groups  # shape -> its parsed files, deduplicated, sorted by file_key
         self.built = built  # shape -> its routes with their order keys
-        self.notes = notes  # a parameter prefix -> the shapes that start with it
+        # A parameter prefix -> the shapes that start with it (at least; see note_prefixes).
+        self.notes = notes
         self.order = order  # every route with its order key, in rank order
         self.fallback = fallback  # routes invalid on their own, matched apart, in rank order
         self.flagged = flagged  # routes with problems, in rank order
@@ -230,14 +237,11 @@ class _Index:
         groups = group_files(parse_file(f) for f in counts)
         shapes = sorted(groups, key=lambda shape: groups[shape][0][0])
         drafts = {shape: group_drafts(groups[shape]) for shape in shapes}
-        route_conflicts([d for shape in shapes for d in drafts[shape]])
+        notes: dict[Shape, set[Shape]] = {}
+        route_conflicts([d for shape in shapes for d in drafts[shape]], notes)
         built = {shape: _entries(ds) for shape, ds in drafts.items()}
         order = [entry for entries in built.values() for entry in entries]
         order.sort(key=_key_of)
-        notes: dict[Shape, set[Shape]] = {}
-        for shape in groups:
-            for prefix in note_prefixes(shape):
-                notes.setdefault(prefix, set()).add(shape)
         flagged = [e for e in order if e[1].problems]
         fallback = [e for e in flagged if not structurally_valid(e[1])]  # valid: no problems
         index = _Index(files, counts, groups, built, notes, order, fallback, flagged)
