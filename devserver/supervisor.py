@@ -249,24 +249,34 @@ class Supervisor:
             if worker.poll() is not None:
                 self.retiring.remove(worker)
         self.retired = [p for p in self.retired if p.poll() is None]
-        if self.pending is not None and self.pending.poll() is not None and not self._stopping:
-            log.error("the new worker exited with code %s before it was ready; keeping the old one",
-                      self.pending.poll())
-            self.pending = None
-        current = self.current
-        if current is None or current.poll() is None or self._stopping:
+        if self._stopping:
             return
-        code = current.poll()
+        pending, current = self.pending, self.current
+        if pending is not None and pending.poll() is not None:
+            self.pending = None
+            if current is not None:
+                log.error("the new worker exited with code %s before it was ready; keeping the old one",
+                          pending.poll())
+            else:  # NOTE: it replaced a crashed worker: nothing serves, so try again
+                log.error("the new worker exited with code %s before it was ready; starting another",
+                          pending.poll())
+                self._replace(f"the new worker exited with code {pending.poll()} before it was ready")
+            return
+        if current is None or current.poll() is None:
+            return
         log.error("worker exited unexpectedly (code %s): a handler may have ended the process; "
-                  "starting a new one, the socket stays open", code)
+                  "starting a new one, the socket stays open", current.poll())
+        self.current = None
+        self._replace(f"worker exited with code {current.poll()}")
+
+    def _replace(self, reason: str) -> None:
+        """Start a worker where none serves; a crash loop is slowed down, never given up on."""
         now = time.monotonic()
         self.crashes = [t for t in self.crashes if now - t < 10] + [now]
         if len(self.crashes) > 3:
             time.sleep(min(2.0, 0.25 * len(self.crashes)))  # a crash loop: do not spin
-        self.restart_info = {"changed": [], "reason": f"worker exited with code {code}",
-                             "requested_at": time.time()}
+        self.restart_info = {"changed": [], "reason": reason, "requested_at": time.time()}
         self.restart_started = time.perf_counter()
-        self.current = None
         self.pending = self._spawn()
 
     def _shutdown(self) -> None:

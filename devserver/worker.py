@@ -174,7 +174,7 @@ async def _main(settings: dict[str, Any]) -> None:
 
     async def restart(report: ReloadReport) -> None:
         # The supervisor starts a new worker; once it is ready, this one gets SIGTERM and drains.
-        control.send(restart=report.as_dict())
+        control.send(restart=_brief(report))
 
     app = create_app(config)
     app[RESTART] = restart
@@ -191,6 +191,19 @@ async def _main(settings: dict[str, Any]) -> None:
     watch = asyncio.create_task(_exit_with_parent(os.getppid(), stop))
     await serve_on(app, sock, on_ready=ready, stop=stop)
     watch.cancel()
+
+
+def _brief(report: ReloadReport, most: int = 20) -> dict[str, Any]:
+    """What the supervisor and the next worker need of a restart, kept short.
+
+    NOTE: one line on a pipe that other processes write to: under PIPE_BUF (4 KiB) it is written
+    in one piece, never interleaved with theirs (a checkout that touches 500 files would not be).
+    """
+    changed = list(report.changed)
+    if len(changed) > most:
+        changed = changed[:most] + [f"... and {len(changed) - most} more"]
+    return {"changed": changed, "reason": report.reason[:500],
+            "errors": [e[:500] for e in report.errors[:3]], "at": report.at}
 
 
 def _restart_report(info: dict[str, Any], generation: int) -> ReloadReport:

@@ -178,6 +178,19 @@ def test_a_worker_killed_mid_request_is_replaced_and_the_socket_stays(devserver_
     assert get(server.url + "/slow")[1] == {"slow": True}
 
 
+def test_workers_that_die_while_starting_are_replaced_until_one_serves(devserver_run: Callable[..., Server],
+                                                                        root: Path) -> None:
+    server = devserver_run(root)
+    assert get(server.url + "/")[0] == 200
+    # Importing it ends the process: the worker dies reloading it, and every new one while starting.
+    (root / "app/api/boom.py").write_text("import os\n\nos._exit(7)\n")
+    eventually(lambda: "worker exited unexpectedly (code 7)" in server.output)
+    eventually(lambda: "exited with code 7 before it was ready" in server.output)
+    (root / "app/api/boom.py").write_text("async def get(req):\n    return {'json': {'boom': False}}\n")
+    assert eventually(lambda: get(server.url + "/boom", timeout=5)[1] == {"boom": False}, timeout=60)
+    assert get(server.url + "/")[0] == 200 and server.proc.poll() is None
+
+
 def test_a_killed_supervisor_takes_its_worker_with_it(root: Path) -> None:
     from .conftest import start_server
 
