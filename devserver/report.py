@@ -19,7 +19,7 @@ def route_rows(state: AppState) -> list[dict[str, Any]]:
     """One dict per route, in precedence order, with the module's methods and load status."""
     rows: list[dict[str, Any]] = []
     for route in state.table.routes:
-        row = route_dict(route)
+        row = route_dict(route, state.table.rank(route))
         module = state.modules.get(route.id)
         row["methods"] = sorted(state.methods.get(route.id, ()))
         row["segments"] = [{"text": s.text, "kind": s.kind.label} for s in route.segments]

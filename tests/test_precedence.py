@@ -99,7 +99,7 @@ def test_golden_order(seed: int) -> None:
     random.Random(seed).shuffle(shuffled)
     table = build_table(shuffled)
     assert [r.id for r in table.routes] == GOLDEN
-    assert [r.rank for r in table.routes] == list(range(1, len(GOLDEN) + 1))
+    assert [table.rank(r) for r in table.routes] == list(range(1, len(GOLDEN) + 1))
     assert not [p for p in table.problems if p.severity == "error"]
 
 
