@@ -749,6 +749,115 @@ def report(result: dict[str, Any]) -> str:
 SERVERS = "aiohttp,devserver,devserver-noreload,devserver-uvloop,aiohttp-uvloop,starlette,flask"
 
 
+# ---------------------------------------------------------------------------------------------
+# Instructions per request (--instructions): load-independent, for a shared or noisy machine.
+#
+# The same request is pushed N times through aiohttp's whole HTTP stack (parser, app, response
+# writer) in one process, over a transport that keeps nothing, once with N and once with 2N
+# requests, under valgrind's callgrind; the difference of the two instruction totals over N is
+# the instructions one request costs, start-up and imports cancelled out. Only the two aiohttp
+# based apps on asyncio are measured this way: bare aiohttp and devserver's app as `devserver run`
+# builds it (dev, reload on: journal and live-reload injection), without the file watcher thread.
+
+async def _push(app: Any, raw: bytes, count: int) -> None:
+    from aiohttp import web
+
+    class Sink(asyncio.Transport):
+        def __init__(self) -> None:
+            super().__init__()
+            self.writes = 0
+
+        def write(self, data: Any) -> None:
+            self.writes += 1
+
+        def writelines(self, data: Any) -> None:
+            self.writes += 1
+
+        def is_closing(self) -> bool:
+            return False
+
+        def close(self) -> None:
+            pass
+
+        def get_extra_info(self, name: str, default: Any = None) -> Any:
+            return ("127.0.0.1", 40000) if name == "peername" else default
+
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    handler = runner.server()  # type: ignore[misc]
+    sink = Sink()
+    handler.connection_made(sink)
+    done = 0
+    while done < count:
+        batch = min(CONNECTIONS, count - done)
+        target = sink.writes + batch
+        handler.data_received(raw * batch)  # pipelined, answered in order
+        while sink.writes < target:
+            await asyncio.sleep(0)
+        done += batch
+    handler.connection_lost(None)
+    await runner.cleanup()
+
+
+def _inprocess(root: Path, server: str, request: str, count: int) -> None:
+    req = next(r for r in REQUESTS if r.key == request)
+    raw = f"GET {req.path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: {req.accept}\r\n\r\n".encode()
+    if server == "aiohttp":
+        sys.path.insert(0, str(root / "aiohttp-app"))
+        import server as bare  # type: ignore[import-not-found]
+
+        app = bare.app
+    else:
+        from devserver.config import Config
+        from devserver.server import create_app
+
+        app = create_app(Config(root / "devserver-app", dev=True, reload=True))
+        app.cleanup_ctx.clear()  # no watcher thread: its start-up would not cancel out
+    asyncio.run(_push(app, raw, count))
+
+
+def instructions(args: argparse.Namespace) -> dict[str, Any]:
+    valgrind = shutil.which("valgrind")
+    if valgrind is None:
+        raise SystemExit("--instructions needs valgrind (apt-get install valgrind)")
+    work = Path(tempfile.mkdtemp(prefix="http-bench-insn-"))
+    write_apps(work)
+    rows = []
+    n = args.count
+    for request in args.requests.split(","):
+        per: dict[str, float] = {}
+        for server in ("aiohttp", "devserver"):
+            totals = []
+            for count in (n, 2 * n):
+                out = work / f"callgrind.{server}.{request}.{count}"
+                cmd = [valgrind, "--tool=callgrind", "--cache-sim=no", f"--callgrind-out-file={out}",
+                       sys.executable, __file__, "--inprocess", server, "--root", str(work),
+                       "--requests", request, "--count", str(count)]
+                done = subprocess.run(cmd, capture_output=True, text=True, timeout=3600)
+                found = re.search(r"Collected : (\d+)", done.stderr)
+                if done.returncode != 0 or not found:
+                    raise RuntimeError(f"callgrind failed: {' '.join(cmd)}\n{done.stderr[-2000:]}")
+                totals.append(int(found.group(1)))
+            per[server] = (totals[1] - totals[0]) / n
+            _say(f"{request} {server}: {per[server]:,.0f} instructions per request", args)
+        rows.append({"request": request, "aiohttp": per["aiohttp"], "devserver": per["devserver"],
+                     "ratio": per["aiohttp"] / per["devserver"]})
+    shutil.rmtree(work, ignore_errors=True)
+    return {"rows": rows, "count": n, "machine": machine()}
+
+
+def instructions_report(result: dict[str, Any]) -> str:
+    lines = ["| request | bare aiohttp, instructions/req | devserver, instructions/req | devserver over "
+             "aiohttp | aiohttp/devserver (throughput ratio if CPU-bound) |",
+             "|---|---:|---:|---:|---:|"]
+    for row in result["rows"]:
+        lines.append(f"| {row['request']} | {row['aiohttp']:,.0f} | {row['devserver']:,.0f} | "
+                     f"{row['devserver'] - row['aiohttp']:+,.0f} | {row['ratio']:.2f} |")
+    lines.append(f"\n- callgrind, {result['count']:,} and {2 * result['count']:,} requests per run, "
+                 "asyncio, in one process (no sockets, no load generator)")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--quick", action="store_true", help="a smoke run: 1 round of 1 s, 1 s warm-up")
@@ -763,6 +872,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the results here as JSON")
     parser.add_argument("--keep", action="store_true", help="keep the apps and the server logs")
     parser.add_argument("--silent", action="store_true", help="no progress lines on stderr")
+    parser.add_argument("--instructions", action="store_true",
+                        help="instead: instructions per request under valgrind (bare aiohttp and devserver)")
+    parser.add_argument("--count", type=int, default=2000, help="--instructions: requests per run (2000)")
+    parser.add_argument("--inprocess", metavar="SERVER", help=argparse.SUPPRESS)
+    parser.add_argument("--root", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--load-client", metavar="URL", help=argparse.SUPPRESS)
     parser.add_argument("--accept", default="*/*", help=argparse.SUPPRESS)
     parser.add_argument("--status", type=int, default=200, help=argparse.SUPPRESS)
@@ -770,6 +884,17 @@ def main(argv: list[str] | None = None) -> int:
     if args.load_client:  # the fallback load generator, run in its own process
         out = asyncio.run(_client(args.load_client, args.accept, args.duration or 3.0, args.status))
         print("WRKJSON " + json.dumps(out))
+        return 0
+    if args.inprocess:  # one run under callgrind, started by --instructions
+        _inprocess(args.root, args.inprocess, args.requests, args.count)
+        return 0
+    if args.instructions:
+        if args.requests == ",".join(r.key for r in REQUESTS):
+            args.requests = "api,page"
+        counted = instructions(args)
+        if args.json:
+            args.json.write_text(json.dumps(counted, indent=2))
+        print(instructions_report(counted))
         return 0
     if args.rounds is None:
         args.rounds = 1 if args.quick else 5
