@@ -10,9 +10,10 @@ import time
 from dataclasses import dataclass, field, replace
 
 from .config import Config
-from .discovery import discover
+from .discovery import discover, route_file
 from .loader import BoundHandler, LoadError, RouteModule, ensure_importable, load_preflight, load_route_module
-from .routing import Explanation, RouteFile, RouteTable, build_table
+from .routing import Explanation, Route, RouteFile, RouteTable, build_table
+from .routing.precedence import SortKey, sort_key
 
 __all__ = ["AppState", "CurrentState", "build_state", "PREFLIGHT"]
 
@@ -24,7 +25,7 @@ class AppState:
     """Routes, the modules behind them, and what discovery could not read."""
 
     table: RouteTable
-    modules: dict[str, RouteModule]
+    modules: dict[str, RouteModule]  # by route id; in rank order only in a first build
     methods: dict[str, frozenset[str]]
     warnings: tuple[str, ...] = ()
     # app/preflight.py: its function when it loaded, its error when it did not, neither when absent.
@@ -32,6 +33,21 @@ class AppState:
     preflight_error: LoadError | None = None
     built_at: float = field(default_factory=time.time)
     files: tuple[RouteFile, ...] = ()  # what discovery found, for a reload that adds or removes one
+    # The files of the modules that failed to load (``modules`` with an error), kept so a reload
+    # need not walk 10,000 modules to find the few to retry.
+    broken: frozenset[str] = frozenset()
+
+    def module_id(self, file: str) -> str | None:
+        """The route id whose module is ``file`` (``app/api/users/[id].py``), when there is one.
+
+        PERF: no walk of the routes: the route of an API file has the id discovery gives that
+        file, and its module is held under that id.
+        """
+        found = route_file(file)
+        if found is None or found.kind != "api":
+            return None
+        module = self.modules.get(found.id)
+        return found.id if module is not None and module.file == file else None
 
     def explain(self, path: str, method: str = "GET") -> Explanation:
         """The table's explanation, plus what the winner's module says (broken: a 500)."""
@@ -76,6 +92,23 @@ def build_state(config: Config, previous: AppState | None = None,
         warnings, files = found.warnings, found.files
     else:
         table, warnings, files = previous.table, previous.warnings, previous.files
+    changes = table.changes_since(previous.table) if previous is not None else None
+    if previous is not None and changes is not None:
+        modules, methods, broken = _updated(config, previous, table, changes, fresh)
+    else:
+        modules, methods = _modules(config, previous, table, fresh)
+        broken = frozenset(m.file for m in modules.values() if m.error is not None)
+    if previous is not None and PREFLIGHT not in fresh:
+        preflight, preflight_error = previous.preflight, previous.preflight_error
+    else:
+        preflight, preflight_error = _preflight(config)
+    return AppState(table, modules, methods, warnings, preflight, preflight_error, files=files,
+                    broken=broken)
+
+
+def _modules(config: Config, previous: AppState | None, table: RouteTable,
+             fresh: frozenset[str]) -> tuple[dict[str, RouteModule], dict[str, frozenset[str]]]:
+    """Every route's module and methods, route by route (a first build, or a new table)."""
     modules: dict[str, RouteModule] = {}
     old = {m.file: m for m in previous.modules.values()} if previous is not None else {}
     for route in table.routes:
@@ -92,11 +125,60 @@ def build_state(config: Config, previous: AppState | None = None,
         if route.has_page:
             # A page answers GET and HEAD on its own; the API adds its methods.
             methods[route.id] = methods.get(route.id, frozenset({"OPTIONS"})) | {"GET", "HEAD"}
-    if previous is not None and PREFLIGHT not in fresh:
-        preflight, preflight_error = previous.preflight, previous.preflight_error
-    else:
-        preflight, preflight_error = _preflight(config)
-    return AppState(table, modules, methods, warnings, preflight, preflight_error, files=files)
+    return modules, methods
+
+
+def _updated(config: Config, previous: AppState, table: RouteTable,
+             changes: tuple[tuple[Route, ...], tuple[Route, ...]], fresh: frozenset[str],
+             ) -> tuple[dict[str, RouteModule], dict[str, frozenset[str]], frozenset[str]]:
+    """What :func:`_modules` gives, from ``previous`` and only the ids that changed: those of the
+    routes the table replaced (``changes``, see ``RouteTable.changes_since``) and those whose
+    module is in ``fresh``; every other id keeps its module and methods as they were.
+
+    PERF: with 10,000 routes, walking every route (twice) and every module was most of a
+    reload that adds one file (~30 ms); copying the two dicts takes a fraction of a millisecond.
+    """
+    removed, added = changes
+    # Each changed id as it is now: its sort key, its API file, whether it has a page. Every
+    # route of an id whose routes changed is in ``added``.
+    now: dict[str, tuple[SortKey, str | None, bool]] = {}
+    for route in added:
+        _key, api, page = now.get(route.id, (None, None, False))
+        now[route.id] = (sort_key(route.id, route.segments), api or route.api_file,
+                         page or route.has_page)
+    ids = {route.id for route in removed} | now.keys()
+    for file in fresh:
+        rid = previous.module_id(file)
+        last = table.get(rid) if rid is not None and rid not in ids else None
+        if rid is not None and last is not None:
+            # Its routes did not change, only its module. NOTE: ``get`` gives the last route of
+            # an id, and a page standing alone under an API's id ranks after that API: so the
+            # last route has a page when any route of the id has one.
+            now[rid] = (sort_key(rid, last.segments), file, last.has_page)
+            ids.add(rid)
+    modules = dict(previous.modules)
+    methods = dict(previous.methods)
+    broken = set(previous.broken)
+    for rid in ids:
+        gone = modules.pop(rid, None)
+        methods.pop(rid, None)
+        if gone is not None and gone.error is not None:
+            broken.discard(gone.file)
+    # Modules load in rank order, as in _modules (the routes of one id share their key).
+    for rid, (_key, api, page) in sorted(now.items(), key=lambda item: item[1][0]):
+        if api is not None:
+            module = previous.modules.get(rid)
+            if module is None or module.file != api or api in fresh:
+                module = load_route_module(config.root, config.root / api, api)
+            modules[rid] = module
+            if module.error is None:
+                methods[rid] = module.methods
+            else:
+                broken.add(module.file)
+        if page:
+            # A page answers GET and HEAD on its own; the API adds its methods.
+            methods[rid] = methods.get(rid, frozenset({"OPTIONS"})) | {"GET", "HEAD"}
+    return modules, methods, frozenset(broken)
 
 
 def _methods(rid: str, module: RouteModule, previous: AppState | None) -> frozenset[str]:

@@ -11,6 +11,7 @@ True
 from __future__ import annotations
 
 import gc
+import weakref
 from bisect import bisect_left
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -59,7 +60,8 @@ class RouteTable:
     percent-encoding (the server answers 400).
     """
 
-    __slots__ = ("routes", "problems", "match", "_by_id", "_matcher", "_index", "_ranks")
+    __slots__ = ("routes", "problems", "match", "_by_id", "_matcher", "_index", "_ranks", "_base",
+                 "_changes", "__weakref__")
 
     # PERF: ``match`` is the matcher's own bound method, not a method that calls it: one
     # Python call less on every request (see BENCHMARKS.md).
@@ -76,6 +78,10 @@ class RouteTable:
         self.match = self._matcher.match
         self._index = index
         self._ranks: dict[int, int] | None = None
+        # The table this one was built from (weakly: tables must not chain up in memory), the
+        # routes of it this one replaced and the routes replacing them (see ``changes_since``).
+        self._base: weakref.ref[RouteTable] | None = None
+        self._changes: tuple[tuple[Route, ...], tuple[Route, ...]] | None = None
 
     def __len__(self) -> int:
         return len(self.routes)
@@ -85,6 +91,21 @@ class RouteTable:
 
     def get(self, route_id: str) -> Route | None:
         return self._by_id.get(route_id)
+
+    def changes_since(self, other: RouteTable) -> tuple[tuple[Route, ...], tuple[Route, ...]] | None:
+        """``(removed, added)``: the routes of ``other`` this table does not have, and its routes
+        ``other`` does not have, when this table was built from ``other`` (``previous=other``)
+        reusing it; None when that is not known (a build from scratch, or from another table).
+
+        Every other route is the very same object in both tables. Routes are replaced a whole
+        shape at a time, so when a route of an id is in ``removed`` or ``added``, every route of
+        that id in ``other`` is in ``removed`` and every route of it here is in ``added``.
+        """
+        if other is self:
+            return (), ()
+        if self._base is None or self._base() is not other:
+            return None
+        return self._changes
 
     def rank(self, route: Route) -> int:
         """``route``'s place in precedence order, from 1 (its index in ``routes``, plus one)."""
@@ -151,6 +172,7 @@ def build_table(entries: Iterable[str | RouteFile], *, previous: RouteTable | No
         if previous is not None and previous._index is not None:
             updated = previous._index.updated(files, previous._matcher, previous._by_id)
             if updated is not None:
+                updated._base = weakref.ref(previous)
                 return updated
         return _Index.build(files)
 
@@ -346,7 +368,9 @@ class _Index:
             by_id.pop(route.id, None)
         for _key, route in sorted(new, key=_key_of):
             by_id[route.id] = route
-        return RouteTable(routes, _ordered_problems(flagged), matcher, index, by_id)
+        table = RouteTable(routes, _ordered_problems(flagged), matcher, index, by_id)
+        table._changes = tuple(map(_route_of, gone)), tuple(map(_route_of, new))
+        return table
 
 
 def _common_prefix(a: Sequence[RouteFile], b: Sequence[RouteFile]) -> int:
