@@ -141,3 +141,58 @@ def test_changes_since(tmp_path: Path) -> None:
     assert build_table([RouteFile("a")]).changes_since(old) is None
     kept = {id(r) for r in old.routes}
     assert all(id(r) in kept for r in new.routes if r not in added)
+
+
+def test_modules_for_files_index(tmp_path: Path) -> None:
+    """The reloader's index of sys.modules by real path answers what a walk of every module
+    does, as modules come, go and are replaced, and as a symlinked folder is pointed elsewhere."""
+    import os
+    import sys
+    import types
+
+    from devserver.keys import CONFIG
+    from devserver.reloader import Plan, Reloader
+
+    root = (tmp_path / "proj").resolve()
+    for folder in ("lib", "other"):
+        (root / folder).mkdir(parents=True)
+        for name in ("a.py", "b.py"):
+            (root / folder / name).write_text("")
+    os.symlink(root / "lib", root / "link")
+    reloader = Reloader({CONFIG: Config(root)}, None, None)  # type: ignore[arg-type]
+    added: list[str] = []
+
+    def put(name: str, file: Path) -> None:
+        module = types.ModuleType(name)
+        module.__file__ = str(file)
+        sys.modules[name] = module
+        added.append(name)
+
+    def check(*files: Path) -> None:
+        wanted = {os.path.realpath(f) for f in files}
+        walk = {n for n, m in list(sys.modules.items())
+                if isinstance(getattr(m, "__file__", None), str) and os.path.realpath(m.__file__) in wanted}
+        assert reloader._modules_for_files({str(f) for f in files}) == walk
+
+    try:
+        put("_t_link_a", root / "link/a.py")
+        put("_t_b", root / "lib/b.py")
+        check(root / "lib/a.py")
+        check(root / "lib/a.py", root / "lib/b.py")
+        put("_t_b", root / "lib/a.py")  # replaced by another module object
+        check(root / "lib/a.py")
+        check(root / "lib/b.py")
+        del sys.modules["_t_b"]
+        check(root / "lib/a.py")
+        (root / "link").unlink()
+        os.symlink(root / "other", root / "link")  # a symlink to a folder moves: file events
+        reloader._forget_realpaths(Plan(moved={str(root / "link")}))
+        check(root / "lib/a.py")
+        check(root / "other/a.py")
+        assert reloader._modules_for_files({str(root / "other/a.py")}) == {"_t_link_a"}
+        put("_t_c", root / "lib/b.py")
+        reloader._forget_realpaths(Plan(moved={str(root / "lib")}, folders_moved=True))
+        check(root / "lib/b.py", root / "other/a.py")
+    finally:
+        for name in added:
+            sys.modules.pop(name, None)
