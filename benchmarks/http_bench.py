@@ -753,8 +753,8 @@ SERVERS = "aiohttp,devserver,devserver-noreload,devserver-uvloop,aiohttp-uvloop,
 # Instructions per request (--instructions): load-independent, for a shared or noisy machine.
 #
 # The same request is pushed N times through aiohttp's whole HTTP stack (parser, app, response
-# writer) in one process, over a transport that keeps nothing, once with N and once with 2N
-# requests, under valgrind's callgrind; the difference of the two instruction totals over N is
+# writer) in one process, over a transport that keeps nothing, once with N and once with 3N
+# requests, under valgrind's callgrind; the difference of the two instruction totals over 2N is
 # the instructions one request costs, start-up and imports cancelled out. Only the two aiohttp
 # based apps on asyncio are measured this way: bare aiohttp and devserver's app as `devserver run`
 # builds it (dev, reload on: journal and live-reload injection), without the file watcher thread.
@@ -828,7 +828,7 @@ def instructions(args: argparse.Namespace) -> dict[str, Any]:
         per: dict[str, float] = {}
         for server in ("aiohttp", "devserver"):
             totals = []
-            for count in (n, 2 * n):
+            for count in (n, 3 * n):
                 out = work / f"callgrind.{server}.{request}.{count}"
                 cmd = [valgrind, "--tool=callgrind", "--cache-sim=no", f"--callgrind-out-file={out}",
                        sys.executable, __file__, "--inprocess", server, "--root", str(work),
@@ -838,7 +838,7 @@ def instructions(args: argparse.Namespace) -> dict[str, Any]:
                 if done.returncode != 0 or not found:
                     raise RuntimeError(f"callgrind failed: {' '.join(cmd)}\n{done.stderr[-2000:]}")
                 totals.append(int(found.group(1)))
-            per[server] = (totals[1] - totals[0]) / n
+            per[server] = (totals[1] - totals[0]) / (2 * n)
             _say(f"{request} {server}: {per[server]:,.0f} instructions per request", args)
         rows.append({"request": request, "aiohttp": per["aiohttp"], "devserver": per["devserver"],
                      "ratio": per["aiohttp"] / per["devserver"]})
@@ -853,7 +853,7 @@ def instructions_report(result: dict[str, Any]) -> str:
     for row in result["rows"]:
         lines.append(f"| {row['request']} | {row['aiohttp']:,.0f} | {row['devserver']:,.0f} | "
                      f"{row['devserver'] - row['aiohttp']:+,.0f} | {row['ratio']:.2f} |")
-    lines.append(f"\n- callgrind, {result['count']:,} and {2 * result['count']:,} requests per run, "
+    lines.append(f"\n- callgrind, {result['count']:,} and {3 * result['count']:,} requests per run, "
                  "asyncio, in one process (no sockets, no load generator)")
     return "\n".join(lines)
 
@@ -874,7 +874,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--silent", action="store_true", help="no progress lines on stderr")
     parser.add_argument("--instructions", action="store_true",
                         help="instead: instructions per request under valgrind (bare aiohttp and devserver)")
-    parser.add_argument("--count", type=int, default=2000, help="--instructions: requests per run (2000)")
+    parser.add_argument("--count", type=int, default=500,
+                        help="--instructions: N, for runs of N and 3N requests (500)")
     parser.add_argument("--inprocess", metavar="SERVER", help=argparse.SUPPRESS)
     parser.add_argument("--root", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--load-client", metavar="URL", help=argparse.SUPPRESS)
