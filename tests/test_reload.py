@@ -317,6 +317,9 @@ def test_a_restart_is_the_last_reload_of_the_new_worker(server: Server, app_root
     assert last["mode"] == "restart" and last["changed"] == ["pyproject.toml"]
     assert last["reason"] == "pyproject.toml changed" and last["duration_ms"] > 0
     assert get(server.url + "/hello")[1]["v"] == 1  # the new worker serves the app
+    # one log line for the reload, the supervisor's, with the time the restart really took
+    lines = [line for line in server.output.splitlines() if "reload:" in line and "pyproject.toml" in line]
+    assert len(lines) == 1 and "-> new worker 2 (restart, pyproject.toml changed) in" in lines[0], lines
 
 
 def test_a_restart_without_the_fork_server_starts_a_new_interpreter(app_root: Path) -> None:
