@@ -158,10 +158,24 @@ def json_default(value: object) -> object:
 _ENCODER = json.JSONEncoder(default=json_default, ensure_ascii=False, allow_nan=False)
 
 
+def _encode(value: Any) -> str:
+    """``_ENCODER.encode(value)``; PERF: straight to the C encoder ``encode`` would build.
+
+    NOTE: a fresh encoder per call: its ``markers`` (for circular references) are per call, so an
+    error midway leaves nothing behind, and threads do not share them.
+    """
+    return "".join(_C_ENCODER({}, json_default, _encode_str, None, ": ", ", ", False, False,
+                              False)(value, 0))
+
+
+_C_ENCODER: Any = getattr(json.encoder, "c_make_encoder", None)
+_encode_str: Any = json.encoder.encode_basestring
+
+
 def json_body(value: Any, where: str) -> bytes:
     """Serialize ``json``; dates, UUIDs, decimals, sets and dataclasses are converted."""
     try:
-        text = _ENCODER.encode(value)
+        text = _encode(value) if _C_ENCODER is not None else _ENCODER.encode(value)
     except (TypeError, ValueError) as exc:
         raise ResultError(f"{where}: `json` cannot be sent as JSON: {exc}") from None
     try:
