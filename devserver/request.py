@@ -30,7 +30,7 @@ class UploadedFile:
         return f"UploadedFile({self.filename!r}, {self.content_type!r}, {len(self.data)} bytes)"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class Req:
     """What a handler sees of a request.
 
@@ -47,6 +47,20 @@ class Req:
     session: dict[str, Any]
     raw: web.Request
 
+    def __init__(self, method: str, path: str, params: Mapping[str, str | list[str]],
+                 query: Mapping[str, str | list[str]], headers: CIMultiDictProxy[str], body: Any,
+                 session: dict[str, Any], raw: web.Request) -> None:
+        # PERF: the slots' own setters, not the object.__setattr__ per field a frozen
+        # dataclass's __init__ makes (one Req per routed request).
+        _set_method(self, method)
+        _set_path(self, path)
+        _set_params(self, params)
+        _set_query(self, query)
+        _set_headers(self, headers)
+        _set_body(self, body)
+        _set_session(self, session)
+        _set_raw(self, raw)
+
     def as_context(self) -> dict[str, Any]:
         """The read-only view pages get as ``req`` (no body, no raw request)."""
         return {
@@ -57,6 +71,10 @@ class Req:
             "session": _read_only(self.session),
         }
 
+
+(_set_method, _set_path, _set_params, _set_query, _set_headers, _set_body, _set_session,
+ _set_raw) = (getattr(Req, name).__set__ for name in (
+    "method", "path", "params", "query", "headers", "body", "session", "raw"))
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 
