@@ -145,16 +145,17 @@ async def _serve(request: web.Request, config: Config, state: AppState, match: M
             method = override_method(body, method)
     except BodyError as exc:
         return _error(request, ErrorInfo(exc.status, exc.message), pref)
-    allowed = state.methods.get(route.id, _ONLY_OPTIONS)
     if method == "OPTIONS":
+        allowed = state.methods.get(route.id, _ONLY_OPTIONS)
         return web.Response(status=204, headers={"Allow": ", ".join(sorted(allowed))})
-    html = _wants_page(route, pref)
+    html = route.has_page and _wants_page(route, pref)  # PERF: no call for an API-only route
     handler = module.handler_for(method) if module is not None else None
     if handler is None:
         if route.has_page and method in ("GET", "HEAD"):
             if not pref.html_acceptable:
                 return _not_acceptable(request, route, pref)
             return await _page(request, config, state, match, Result(), method, pref)
+        allowed = state.methods.get(route.id, _ONLY_OPTIONS)
         return _error(request, ErrorInfo(
             405, f"{route.id} does not export {method.lower()}: method {method} not allowed",
             allow=tuple(sorted(allowed))), pref)
@@ -171,7 +172,16 @@ async def _serve(request: web.Request, config: Config, state: AppState, match: M
     req = Req(method, request.path, match.params, _query(request), headers, body, session, request)
     where = f"{module.file}: {handler.name}()"
     try:
-        value = await call_raw(handler, req)
+        if handler.is_async:
+            # PERF: awaited here, without call_raw's coroutine around it; call_raw's excepts.
+            try:
+                value = await handler.fn(req)
+            except web.HTTPException:
+                raise
+            except (Exception, SystemExit) as exc:  # noqa: BLE001 - a handler may raise anything
+                raise HandlerFailure(f"{type(exc).__name__}: {exc}", exc) from None
+        else:
+            value = await call_raw(handler, req)
         if not html and type(value) is dict and len(value) == 1 and "json" in value:
             # PERF: what most handlers return, {"json": ...}: answered 200 with the JSON type
             # and the headers _finish adds already in place, without a Result.
