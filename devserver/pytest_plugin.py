@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import difflib
+import importlib
 import socket
 import sys
 import threading
@@ -348,9 +349,20 @@ def _claim_app_package(root: Path) -> None:
             if file is None or not Path(file).resolve().is_relative_to(root):
                 del sys.modules[name]
     text = str(root)
+    # NOTE: another project's root left on sys.path would still win the imports: a regular package
+    # (``app/lib/__init__.py``) anywhere on sys.path beats a namespace folder (this root's
+    # ``app/lib/`` without one) even when the namespace folder comes first.
+    sys.path[:] = [p for p in sys.path if p == text or not p or not _is_other_project(p, root)]
     if text in sys.path:
         sys.path.remove(text)
     sys.path.insert(0, text)
+    importlib.invalidate_caches()
+
+
+def _is_other_project(entry: str, root: Path) -> bool:
+    """Whether a sys.path entry is another devserver project (it holds app/api or app/pages)."""
+    app = Path(entry) / "app"
+    return ((app / "api").is_dir() or (app / "pages").is_dir()) and Path(entry).resolve() != root
 
 
 def _project(path: Path, where: str) -> Path:

@@ -424,3 +424,30 @@ class TestTheDemoInABrowser:
         devserver_live.assert_requested("POST", "/users/2", form={"name": "Amazing Grace"}, times=1)
         (post,) = devserver_live.journal.find("POST", "/users/2")
         assert (post.route, post.status) == ("users/$id", 303)
+
+
+def test_another_projects_package_does_not_shadow_this_roots_app(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Found in CI: a root left on sys.path by an earlier app whose ``app/lib`` has an
+    ``__init__.py`` won ``import app.lib.users`` over the demo's namespace ``app/lib/``."""
+    import importlib
+    import sys
+
+    from devserver.pytest_plugin import _claim_app_package
+
+    other, mine = tmp_path / "other", tmp_path / "mine"
+    (other / "app/api").mkdir(parents=True)
+    (other / "app/lib").mkdir()
+    (other / "app/__init__.py").write_text("")
+    (other / "app/lib/__init__.py").write_text("")
+    (mine / "app/api").mkdir(parents=True)
+    (mine / "app/lib").mkdir()
+    (mine / "app/lib/users.py").write_text("NAME = 'mine'\n")
+    monkeypatch.setattr(sys, "path", [str(other), *sys.path])
+    monkeypatch.setattr(sys, "modules", dict(sys.modules))  # this test's imports vanish with it
+    for name in [n for n in sys.modules if n == "app" or n.startswith("app.")]:
+        del sys.modules[name]
+    importlib.import_module("app.lib")  # the other project's package, as an earlier test left it
+    _claim_app_package(mine.resolve())
+    assert importlib.import_module("app.lib.users").NAME == "mine"
+    assert str(other) not in sys.path
