@@ -17,7 +17,7 @@ from .request import Req
 from .responses import Result, ResultError, normalize
 from .state import AppState
 
-__all__ = ["HandlerFailure", "call_handler", "call_raw", "checked", "run_preflight", "override_method"]
+__all__ = ["HandlerFailure", "call_raw", "checked", "run_preflight", "override_method"]
 
 _OVERRIDABLE = frozenset({"PUT", "PATCH", "DELETE"})
 
@@ -41,11 +41,6 @@ async def _invoke(handler: BoundHandler, req: Req) -> Any:
     return value
 
 
-async def call_handler(handler: BoundHandler, req: Req, where: str) -> Result | web.StreamResponse:
-    """Run a route handler and check what it returned. aiohttp's HTTPException passes through."""
-    return checked(await call_raw(handler, req), where)
-
-
 def checked(value: object, where: str) -> Result | web.StreamResponse:
     """:func:`normalize`, with a bad return value as a :class:`HandlerFailure`."""
     try:
@@ -59,10 +54,12 @@ def checked(value: object, where: str) -> Result | web.StreamResponse:
 
 
 async def call_raw(handler: BoundHandler, req: Req) -> Any:
-    """Run a route handler; its return value unchecked (see :func:`normalize`)."""
+    """Run a route handler; its return value unchecked (:func:`checked` checks it).
+
+    aiohttp's HTTPException passes through; anything else the handler raises is a HandlerFailure.
+    """
     try:
-        # PERF: an async handler is awaited here, without _invoke's coroutine around it.
-        return await handler.fn(req) if handler.is_async else await _invoke(handler, req)
+        return await _invoke(handler, req)
     except web.HTTPException:
         raise
     except (Exception, SystemExit) as exc:  # noqa: BLE001 - a user's handler may raise anything

@@ -26,6 +26,7 @@ from .internal import handle_internal, is_internal
 from .journal import MATCHED
 from .keys import CONFIG, LIVE, OWN_TEMPLATES, PAGES, STATE
 from .live import LiveHub, client_snippet
+from .loader import LoadError
 from .logs import quiet_client_errors
 from .negotiation import Preference, preference
 from .pages import PageRenderer, StoreError, inject_before_body_end, merge_store, store_script
@@ -93,12 +94,8 @@ def swap_state(app: web.Application, state: AppState) -> None:
     app[STATE].state = state
 
 
-async def dispatch(request: web.Request) -> web.StreamResponse:
-    """Every request: devserver's own paths, then the route table."""
-    return await _dispatch(request.app[CONFIG], request.app[STATE], request)
-
-
 async def _dispatch(config: Config, current: CurrentState, request: web.Request) -> web.StreamResponse:
+    """Every request: devserver's own paths, then the route table."""
     raw = request.raw_path
     if raw.startswith("/_"):
         if raw.startswith(PUBLIC_PREFIX):
@@ -172,16 +169,7 @@ async def _serve(request: web.Request, config: Config, state: AppState, match: M
     req = Req(method, request.path, match.params, _query(request), headers, body, session, request)
     where = f"{module.file}: {handler.name}()"
     try:
-        if handler.is_async:
-            # PERF: awaited here, without call_raw's coroutine around it; call_raw's excepts.
-            try:
-                value = await handler.fn(req)
-            except web.HTTPException:
-                raise
-            except (Exception, SystemExit) as exc:  # noqa: BLE001 - a handler may raise anything
-                raise HandlerFailure(f"{type(exc).__name__}: {exc}", exc) from None
-        else:
-            value = await call_raw(handler, req)
+        value = await call_raw(handler, req)
         if not html and type(value) is dict and len(value) == 1 and "json" in value:
             # PERF: what most handlers return, {"json": ...}: answered 200 with the JSON type
             # and the headers _finish adds already in place, without a Result.
@@ -269,10 +257,6 @@ async def _page(request: web.Request, config: Config, state: AppState, match: Ma
 
 def _api_response(result: Result, method: str, pref: Preference, where: str) -> web.Response:
     """A handler's result as JSON, or a redirect for an HTML client (DESIGN §3)."""
-    if not result.headers and result.cache_control is None and result.location is None \
-            and result.status is None:
-        # PERF: what most handlers return: {"json": ...}, answered 200 with the JSON type only.
-        return web.Response(status=200, body=json_body(result.json, where), headers=_JSON_TYPE)
     headers = _result_headers(result)
     if result.location is not None:
         if not pref.wants_json:
@@ -349,13 +333,13 @@ def _removed(request: web.Request, file: str | None) -> ErrorInfo | None:
     return ErrorInfo(404, f"no route matches {request.path}{removed}")
 
 
-def _vanished(request: web.Request, err: Any) -> bool:
+def _vanished(request: web.Request, err: LoadError) -> bool:
     """The module's own file was missing when it was loaded (not a FileNotFoundError of its code)."""
     path = str(request.app[CONFIG].root / err.file)
     return bool(err.kind == "FileNotFoundError" and err.line is None and path in err.message)
 
 
-def _load_error_info(request: web.Request, err: Any) -> ErrorInfo:
+def _load_error_info(request: web.Request, err: LoadError) -> ErrorInfo:
     root = request.app[CONFIG].root
     source = source_context(str(root / err.file), err.line) if err.line else ()
     return ErrorInfo(500, err.message, err.kind, err.file, err.line, source,
