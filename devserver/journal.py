@@ -339,29 +339,15 @@ def recording(handler: Handler, controls: Sized | None = None,
         try:
             response = await handler(request)
         except web.HTTPException as exc:
-            await _record(request, exc.status, started, notes)
+            await _record(request, exc.status, started, notes, journal)
             raise
         except Exception:
-            await _record(request, 500, started, notes)  # aiohttp answers 500 for it
+            await _record(request, 500, started, notes, journal)  # aiohttp answers 500 for it
             raise
         if request.body_exists:
-            await _record(request, response.status, started, notes)
-        else:  # PERF: a GET: no body to read, so no coroutine either; _fields, inlined
-            duration = (time.perf_counter() - started) * 1000
-            status = None if notes is not None and notes.dropped else response.status
-            match = request.get(MATCHED, _MISSING)
-            if match is _MISSING or path.startswith("/_public/"):
-                route, params = _matched(request)
-            elif match is None:
-                route, params = None, _NO_PARAMS
-            else:
-                route, params = match.route, match.params
-            # NOTE: `journal or ...` would ask an empty Journal's __len__, and find it false.
-            (journal if journal is not None else request.app[JOURNAL]).record_fields((
-                request.method, path, request.query_string, route, params, status, duration,
-                b"", "", request.headers,
-                "; ".join(notes.texts) if notes is not None and notes.texts else None,
-                time.time()))
+            await _record(request, response.status, started, notes, journal)
+        else:  # PERF: a GET has no body to read, so no coroutine either
+            _store(request, response.status, _elapsed(started), b"", notes, journal)
         return response
 
     return record
@@ -374,12 +360,25 @@ async def journal_middleware(request: web.Request, handler: Handler) -> web.Stre
 
 
 async def _record(request: web.Request, status: int | None, started: float,
-                  notes: _Notes | None) -> None:
-    duration = (time.perf_counter() - started) * 1000
+                  notes: _Notes | None, journal: Journal | None) -> None:
+    duration = _elapsed(started)  # before the body is read: the handler's time, not ours
+    dropped = notes is not None and notes.dropped
+    body = b"" if dropped or not request.body_exists else await _body(request)
+    _store(request, status, duration, body, notes, journal)
+
+
+def _elapsed(started: float) -> float:
+    return (time.perf_counter() - started) * 1000
+
+
+def _store(request: web.Request, status: int | None, duration: float, body: bytes,
+           notes: _Notes | None, journal: Journal | None) -> None:
+    """Record the request in ``journal``, or the app's; a dropped connection has no status."""
     if notes is not None and notes.dropped:
         status = None
-    body = b"" if status is None or not request.body_exists else await _body(request)
-    request.app[JOURNAL].record_fields(_fields(request, status, duration, body, notes))
+    # NOTE: `journal or ...` would ask an empty Journal's __len__, and find it false.
+    (journal if journal is not None else request.app[JOURNAL]).record_fields(
+        _fields(request, status, duration, body, notes))
 
 
 def _fields(request: web.Request, status: int | None, duration: float, body: bytes,
