@@ -123,8 +123,7 @@ def _modules(config: Config, previous: AppState | None, table: RouteTable,
     methods = {rid: _methods(rid, m, previous) for rid, m in modules.items() if m.error is None}
     for route in table.routes:
         if route.has_page:
-            # A page answers GET and HEAD on its own; the API adds its methods.
-            methods[route.id] = methods.get(route.id, frozenset({"OPTIONS"})) | {"GET", "HEAD"}
+            methods[route.id] = _with_page(methods.get(route.id))
     return modules, methods
 
 
@@ -176,9 +175,13 @@ def _updated(config: Config, previous: AppState, table: RouteTable,
             else:
                 broken.add(module.file)
         if page:
-            # A page answers GET and HEAD on its own; the API adds its methods.
-            methods[rid] = methods.get(rid, frozenset({"OPTIONS"})) | {"GET", "HEAD"}
+            methods[rid] = _with_page(methods.get(rid))
     return modules, methods, frozenset(broken)
+
+
+def _with_page(api: frozenset[str] | None) -> frozenset[str]:
+    """A page answers GET and HEAD on its own; an API module adds its methods."""
+    return (api if api is not None else frozenset({"OPTIONS"})) | {"GET", "HEAD"}
 
 
 def _methods(rid: str, module: RouteModule, previous: AppState | None) -> frozenset[str]:
