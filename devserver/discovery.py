@@ -17,7 +17,7 @@ from .routing import RouteFile
 from .routing.routes import RESERVED_PREFIXES
 
 __all__ = ["Discovered", "discover", "discover_folder", "route_file", "on_disk", "is_ignored_name",
-           "ERROR_PAGES"]
+           "ERROR_PAGES", "files_after"]
 
 ERROR_PAGES = frozenset({"404.html", "500.html"})
 # Editors write these beside the file being saved; they are never routes.
@@ -206,3 +206,41 @@ def _utf8(path: str, warnings: list[str]) -> bool:
         warnings.append(f"skipped {shown}: its name is not UTF-8, so no URL can reach it; rename it")
         return False
     return True
+
+
+def files_after(root: Path, files: tuple[RouteFile, ...], touched: list[tuple[str, bool]], *,
+                by_file: dict[str | None, RouteFile] | None = None) -> tuple[RouteFile, ...] | None:
+    """Discovery's list brought up to date for the route files and folders a burst touched (as
+    they are on disk now), or None when only walking the tree can say (it would warn).
+
+    ``by_file``, when given, is ``files`` by path (``{f.file: f for f in files}``, in order); it
+    is brought up to date in place, so that it is the result's by path (and spoilt on None).
+
+    PERF: with 10,000 routes, walking the tree again for one added file took ~0.3 s.
+    """
+    if by_file is None:
+        by_file = {f.file: f for f in files}
+    for rel, is_dir in touched:
+        if not rel.startswith(("app/api/", "app/pages/")):
+            return None  # app/, app/api or app/pages themselves
+        here = on_disk(root, rel)
+        if here is None:
+            return None
+        if is_dir:
+            under = rel + "/"
+            for file in [f for f in by_file if f is not None and f.startswith(under)]:
+                del by_file[file]
+            if here:
+                found = discover_folder(root, rel)
+                if found.warnings:
+                    return None
+                by_file.update((f.file, f) for f in found.files)
+            continue
+        route = route_file(rel)
+        if route is None:
+            continue
+        if here:
+            by_file[rel] = route
+        else:
+            by_file.pop(rel, None)
+    return tuple(by_file.values())  # NOTE: not sorted: the table's order never depends on it

@@ -53,7 +53,7 @@ def test_discover_folder_finds_what_discover_finds_under_it(root: Path) -> None:
 
 
 def _apply(root: Path, before: tuple[RouteFile, ...], touched: list[tuple[str, bool]]) -> None:
-    from devserver.reloader import files_after
+    from devserver.discovery import files_after
 
     after = files_after(root, before, touched)
     assert sorted(after or (), key=lambda f: (f.kind, f.id)) == list(discover(root).files)
@@ -88,7 +88,7 @@ def test_a_symlinked_folder_is_not_walked_and_a_fifo_asks_for_a_walk(root: Path)
     before = discover(root).files
     (root / "app/api/linked").symlink_to(root / "app/api/users", target_is_directory=True)
     _apply(root, before, [("app/api/linked", False)])
-    from devserver.reloader import files_after
+    from devserver.discovery import files_after
 
     os.mkfifo(root / "app/api/pipe.py")
     assert files_after(root, before, [("app/api/pipe.py", False)]) is None

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from devserver.config import Config
+from devserver.discovery import files_after
 from devserver.loader import RouteModule
-from devserver.reloader import files_after
 from devserver.state import AppState, _modules, build_state
 
 GET = "async def get(req):\n    return {'json': {'v': %d}}\n"
