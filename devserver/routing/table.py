@@ -190,12 +190,9 @@ def _gc_paused() -> Iterator[None]:
     try:
         yield
     finally:
-        # NOTE: the new table is long-lived; moving everything young to the oldest generation
-        # (freeze, then unfreeze: two list splices) spares the next young collection a walk over
-        # the few hundred thousand objects just made. Nothing is lost: any cycle among them is
-        # still found by the next full collection.
-        gc.freeze()
-        gc.unfreeze()
+        # NOTE: no gc.freeze()/unfreeze() here to age the new objects: unfreeze would also thaw
+        # what the fork server froze before forking this worker (devserver.forkserver), and the
+        # collector would then touch, and so copy, the pages the worker shares with it.
         if was_enabled:
             gc.enable()
 
