@@ -54,15 +54,12 @@ import argparse
 import asyncio
 import contextlib
 import http.client
-import importlib.metadata
 import importlib.util
 import json
 import os
-import platform
 import random
 import re
 import shutil
-import signal
 import socket
 import statistics
 import subprocess
@@ -74,9 +71,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+# Run as a script this folder is on sys.path already; loaded by file location (the tests) it is not.
+if str(Path(__file__).resolve().parent) not in sys.path:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import descendants, machine, stat_fields, stop_group  # noqa: E402
+
 CONNECTIONS = 32
 BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+PACKAGES = ("devserver", "aiohttp", "jinja2", "uvloop", "starlette", "uvicorn", "httptools", "flask",
+            "werkzeug")  # whose versions the result reports
 TABLE_HEAD = ("| request | server | req/s | vs aiohttp | p50 ms | p99 ms | CPU µs/req | vs aiohttp "
               "| µs/req over aiohttp |")
 
@@ -316,50 +321,19 @@ class Server:
     def pids(self) -> list[int]:
         """The group leader and every process descended from it (devserver's worker)."""
         assert self.proc is not None
-        children: dict[int, list[int]] = {}
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            with contextlib.suppress(OSError, IndexError, ValueError):
-                ppid = int(_stat_fields(int(entry))[1])
-                children.setdefault(ppid, []).append(int(entry))
-        found, todo = [], [self.proc.pid]
-        while todo:
-            pid = todo.pop()
-            found.append(pid)
-            todo += children.get(pid, [])
-        return found
+        return [self.proc.pid, *descendants(self.proc.pid)]
 
     def stop(self) -> None:
         """SIGTERM to the group, then SIGKILL to whatever is left of it."""
-        if self.proc is None or self.proc.returncode is not None:
-            return
-        group = self.proc.pid
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(group, signal.SIGTERM)
-        deadline = time.monotonic() + 10
-        # NOTE: wait for the leader without reaping it: while it is a zombie its pid (the group's
-        # id) cannot be reused, so the SIGKILL below reaches only processes this script started.
-        while time.monotonic() < deadline:
-            if os.waitid(os.P_PID, group, os.WEXITED | os.WNOWAIT | os.WNOHANG) is not None:
-                break
-            time.sleep(0.02)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(group, signal.SIGKILL)
-        self.proc.wait()
-
-
-def _stat_fields(pid: int) -> list[str]:
-    """/proc/<pid>/stat after the command name: [state, ppid, ...]; utime is [11], stime [12]."""
-    text = Path(f"/proc/{pid}/stat").read_text()
-    return text[text.rindex(")") + 2:].split()
+        if self.proc is not None:
+            stop_group(self.proc)
 
 
 def cpu_seconds(pids: list[int]) -> float:
     total = 0
     for pid in pids:
         with contextlib.suppress(OSError, IndexError, ValueError):
-            fields = _stat_fields(pid)
+            fields = stat_fields(pid)
             total += int(fields[11]) + int(fields[12])
     return total / CLK_TCK
 
@@ -592,7 +566,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "loops": loops,
         "load": load.name,
         "settings": {k: v for k, v in vars(args).items() if k not in ("json", "load_client")},
-        "machine": {**machine(), "loadavg_before": load_before, "loadavg_after": os.getloadavg()},
+        "machine": {**this_machine(), "loadavg_before": load_before, "loadavg_after": os.getloadavg()},
     }
     if args.keep:
         _say(f"apps and server logs kept in {work}", args)
@@ -656,32 +630,17 @@ def _say(text: str, args: argparse.Namespace) -> None:
         print(f"# {text}", file=sys.stderr, flush=True)
 
 
-def _version(name: str) -> str:
-    try:
-        return importlib.metadata.version(name)
-    except importlib.metadata.PackageNotFoundError:
-        return "not installed"
-
-
-def machine() -> dict[str, Any]:
-    cpu = platform.processor() or "unknown"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+def wrk_version() -> str:
     wrk = shutil.which("wrk")
-    wrk_version = "not installed"
-    if wrk:
-        done = subprocess.run([wrk, "--version"], capture_output=True, text=True)
-        wrk_version = (done.stdout or done.stderr).split(" [")[0].strip()
-    return {
-        "nproc": os.cpu_count(), "cpu": cpu, "python": platform.python_version(),
-        "platform": platform.platform(), "wrk": wrk_version,
-        "packages": {name: _version(name) for name in (
-            "devserver", "aiohttp", "jinja2", "uvloop", "starlette", "uvicorn", "httptools", "flask",
-            "werkzeug")},
-    }
+    if not wrk:
+        return "not installed"
+    done = subprocess.run([wrk, "--version"], capture_output=True, text=True)
+    return (done.stdout or done.stderr).split(" [")[0].strip()
+
+
+def this_machine() -> dict[str, Any]:
+    """The result's "machine": the shared fields, wrk's version and the servers' packages."""
+    return machine(PACKAGES, wrk=wrk_version())
 
 
 # ---------------------------------------------------------------------------------------------
@@ -843,7 +802,7 @@ def instructions(args: argparse.Namespace) -> dict[str, Any]:
         rows.append({"request": request, "aiohttp": per["aiohttp"], "devserver": per["devserver"],
                      "ratio": per["aiohttp"] / per["devserver"]})
     shutil.rmtree(work, ignore_errors=True)
-    return {"rows": rows, "count": n, "machine": machine()}
+    return {"rows": rows, "count": n, "machine": this_machine()}
 
 
 def instructions_report(result: dict[str, Any]) -> str:

@@ -41,17 +41,13 @@ quiet so that one server's restart never overlaps the next measurement.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import http.client
-import importlib.metadata
 import json
 import os
-import platform
 import random
 import re
 import secrets
 import shutil
-import signal
 import socket
 import statistics
 import subprocess
@@ -63,7 +59,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+# Run as a script this folder is on sys.path already; loaded by file location (the tests) it is not.
+if str(Path(__file__).resolve().parent) not in sys.path:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import machine, stop_group  # noqa: E402
+
 PATH = "/value"
+PACKAGES = ("devserver", "aiohttp", "watchdog", "uvicorn", "starlette", "flask", "werkzeug",
+            "watchfiles")  # whose versions the result reports
 _DEVSERVER_URL = re.compile(r"at (http://\S+?)/? ")
 _DEVSERVER_RELOAD = re.compile(r"reload: .*\((in place|restart)[^)]*\) in ([0-9.]+) ms")
 # NOTE: greedy: a reason may hold parentheses ("... (outside ROOT) changed").
@@ -245,21 +249,8 @@ class Server:
 
     def stop(self) -> None:
         """SIGTERM to the group; then SIGKILL to whatever is left (a reloader's server process)."""
-        if self.proc is None or self.proc.returncode is not None:
-            return
-        group = self.proc.pid
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(group, signal.SIGTERM)
-        deadline = time.monotonic() + 10
-        # NOTE: wait for the leader without reaping it: while it is a zombie, its pid (the group's
-        # id) cannot be reused, so the SIGKILL below reaches only processes this script started.
-        while time.monotonic() < deadline:
-            if os.waitid(os.P_PID, group, os.WEXITED | os.WNOWAIT | os.WNOHANG) is not None:
-                break
-            time.sleep(0.02)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(group, signal.SIGKILL)
-        self.proc.wait()
+        if self.proc is not None:
+            stop_group(self.proc)
 
     @property
     def address(self) -> tuple[str, int]:
@@ -525,7 +516,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     result = {
         "rows": [s.row() for s in setup.series],
         "settings": {k: v for k, v in vars(args).items() if k != "json"},
-        "machine": {**machine(), "loadavg_before": load_before, "loadavg_after": os.getloadavg()},
+        "machine": {**machine(PACKAGES), "loadavg_before": load_before, "loadavg_after": os.getloadavg()},
         "reloaders": _reloaders(logs),
         "inotify_overflows": {name: text.count("Inotify queue overflowed") for name, text in logs.items()
                               if "Inotify queue overflowed" in text},
@@ -573,28 +564,6 @@ def _devserver_self_reported(log: str) -> dict[str, Any]:
     # only seen when they are edited during the run, as in a shared checkout).
     out["restarts_that_reimported_devserver"] = log.count("importing them afresh")
     return out
-
-
-def _version(name: str) -> str:
-    try:
-        return importlib.metadata.version(name)
-    except importlib.metadata.PackageNotFoundError:
-        return "not installed"
-
-
-def machine() -> dict[str, Any]:
-    cpu = platform.processor() or "unknown"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    return {
-        "nproc": os.cpu_count(), "cpu": cpu, "python": platform.python_version(),
-        "platform": platform.platform(),
-        "packages": {name: _version(name) for name in ("devserver", "aiohttp", "watchdog", "uvicorn",
-                                                        "starlette", "flask", "werkzeug", "watchfiles")},
-    }
 
 
 # ---------------------------------------------------------------------------------------------

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import importlib.metadata
 import os
 import platform
 import random
@@ -47,6 +46,11 @@ from types import SimpleNamespace
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# Run as a script this folder is on sys.path already; loaded by file location (the tests) it is not.
+if str(Path(__file__).resolve().parent) not in sys.path:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import cpu_model, package_version  # noqa: E402
 
 from devserver.routing import build_table  # noqa: E402
 
@@ -565,17 +569,9 @@ def fmt_ns(ns: float) -> str:
 
 
 def machine() -> str:
-    cpu = "unknown CPU"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        cpu = platform.processor() or cpu
-    versions = [f"{a.package} {importlib.metadata.version(a.package)}" for a in ADAPTERS if a.package]
+    versions = [f"{a.package} {package_version(a.package)}" for a in ADAPTERS if a.package]
     load = ", load average after the run " + " ".join(f"{x:.2f}" for x in os.getloadavg())
-    return (f"{cpu}, nproc {os.cpu_count()}{load}; Python {platform.python_version()} "
+    return (f"{cpu_model()}, nproc {os.cpu_count()}{load}; Python {platform.python_version()} "
             f"({platform.python_implementation()}); " + ", ".join(versions))
 
 

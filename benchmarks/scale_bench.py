@@ -41,13 +41,10 @@ from __future__ import annotations
 import argparse
 import contextlib
 import http.client
-import importlib.metadata
 import json
 import os
-import platform
 import re
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -58,11 +55,17 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# Run as a script this folder is on sys.path already; loaded by file location (the tests) it is not.
+if str(Path(__file__).resolve().parent) not in sys.path:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import children, machine, stop_group  # noqa: E402
 
 from devserver.discovery import discover  # noqa: E402
 from devserver.routing import RouteFile, build_table  # noqa: E402
 
 TARGETS = {"cold_ms": 1500.0, "rebuild_ms": 20.0, "memory_mb": 150.0}
+PACKAGES = ("devserver", "aiohttp", "jinja2", "watchdog", "uvloop")  # whose versions are reported
 _RELOAD = re.compile(r"reload: (\S+) changed -> .* in ([0-9.]+) ms")
 
 # ---------------------------------------------------------------------------------------------
@@ -151,35 +154,19 @@ class Server:
         if not self.reload:
             return {"server": self.proc.pid}
         out = {"supervisor": self.proc.pid}
-        for pid in _children(self.proc.pid):
+        for pid in children(self.proc.pid):
             if b"devserver.forkserver" in Path(f"/proc/{pid}/cmdline").read_bytes():
                 out["fork server"] = pid
-                out["worker"] = min(_children(pid))
+                out["worker"] = min(children(pid))
             else:
                 out["worker"] = pid
         return out
 
     def stop(self) -> None:
-        if self.proc is None or self.proc.returncode is not None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait()
-
-
-def _children(parent: int) -> list[int]:
-    found = []
-    for entry in os.listdir("/proc"):
-        with contextlib.suppress(OSError, ValueError):
-            text = Path(f"/proc/{entry}/stat").read_text() if entry.isdigit() else ""
-            if text and int(text[text.rindex(")") + 2:].split()[1]) == parent:
-                found.append(int(entry))
-    return sorted(found)
+        """SIGTERM to the group, then SIGKILL to whatever is left (the fork server, the worker)."""
+        if self.proc is not None:
+            # 15 s for the SIGTERM, as before: a supervisor with 10,000 routes may be slow to go.
+            stop_group(self.proc, grace=15.0)
 
 
 def status(url: str) -> int | None:
@@ -356,27 +343,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         else:
             shutil.rmtree(work, ignore_errors=True)
     result["settings"] = {k: v for k, v in vars(args).items() if k != "json"}
-    result["machine"] = {**machine(), "loadavg_before": load_before, "loadavg_after": os.getloadavg()}
+    result["machine"] = {**machine(PACKAGES), "loadavg_before": load_before, "loadavg_after": os.getloadavg()}
     return result
-
-
-def _version(name: str) -> str:
-    try:
-        return importlib.metadata.version(name)
-    except importlib.metadata.PackageNotFoundError:
-        return "not installed"
-
-
-def machine() -> dict[str, Any]:
-    cpu = platform.processor() or "unknown"
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    return {"nproc": os.cpu_count(), "cpu": cpu, "python": platform.python_version(),
-            "platform": platform.platform(),
-            "packages": {n: _version(n) for n in ("devserver", "aiohttp", "jinja2", "watchdog", "uvloop")}}
 
 
 # ---------------------------------------------------------------------------------------------
