@@ -80,14 +80,15 @@ def test_gunicorn_with_two_workers_shares_sessions_and_hides_internals(tmp_path:
                 return answer
 
         pids = set()
-        # Concurrent new connections: while one worker is busy, the other accepts.
+        # Concurrent new connections: while one worker is busy, the other accepts. On a loaded
+        # machine the second worker may still be booting when the first answers: keep asking
+        # for a while (failed in CI once with 5 rounds while a benchmark ran beside it).
+        deadline = time.monotonic() + 60
         with ThreadPoolExecutor(8) as pool:
-            for _ in range(5):
+            while len(pids) < 2 and time.monotonic() < deadline:
                 for body in pool.map(ask, range(40)):
                     assert body["session"] == {"user": "ada"}
                     pids.add(body["pid"])
-                if len(pids) == 2:
-                    break
         assert len(pids) == 2, "both workers should have answered"
         for path in ("/__routes", "/__routes.json", "/__devserver/ws"):
             with pytest.raises(urllib.error.HTTPError) as err:
