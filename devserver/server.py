@@ -363,7 +363,7 @@ def _result_error(request: web.Request, message: str, file: str, line: int | Non
 def _not_found(request: web.Request, state: AppState, pref: Preference) -> web.Response:
     explanation = None
     if request.app[CONFIG].dev:
-        explanation = state.explain(request.raw_path, request.method)
+        explanation = state.explain_miss(request.raw_path, request.method)
     info = ErrorInfo(404, f"no route matches {request.path}", explanation=explanation)
     return _error(request, info, pref)
 

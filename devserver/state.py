@@ -13,6 +13,8 @@ from .config import Config
 from .discovery import discover, route_file
 from .loader import BoundHandler, LoadError, RouteModule, ensure_importable, load_preflight, load_route_module
 from .routing import Explanation, Route, RouteFile, RouteTable, build_table
+from .routing.explain import explain_miss
+from .routing.paths import InvalidPath, normalize_raw, split_path
 from .routing.precedence import SortKey, sort_key
 
 __all__ = ["AppState", "CurrentState", "build_state", "PREFLIGHT"]
@@ -56,6 +58,19 @@ class AppState:
         if module is not None and module.error is not None and explanation.status < 500:
             return replace(explanation, status=500, summary=f"broken module: {module.error.message}")
         return explanation
+
+    def explain_miss(self, path: str, method: str = "GET") -> Explanation:
+        """A dev 404's explanation: only the routes that came closest, at a cost that does not
+        grow with the app (``routing.explain_miss``); the full one when ``path`` does match."""
+        raw = normalize_raw(path)
+        try:
+            segs = split_path(raw)
+            missed = self.table.match(raw) is None
+        except InvalidPath:
+            missed = False
+        if not missed:
+            return self.explain(path, method)
+        return explain_miss(self.table, segs, method=method.upper(), path=raw)
 
 
 class CurrentState:
