@@ -7,6 +7,7 @@ A module that fails to import is recorded as a ``LoadError`` for its route only.
 
 from __future__ import annotations
 
+import importlib
 import inspect
 import os
 import stat
@@ -32,6 +33,7 @@ __all__ = [
     "HANDLER_NAMES",
     "ALL_METHODS",
     "ensure_importable",
+    "claim_app_package",
 ]
 
 Handler = Callable[[Any], Any] | Callable[[Any], Awaitable[Any]]
@@ -113,14 +115,46 @@ def _method_set(names: Iterable[str]) -> frozenset[str]:
 
 
 def ensure_importable(root: Path) -> None:
-    """ROOT on sys.path, so `from app.lib.db import users` works in route modules (DESIGN §1).
+    """ROOT first on sys.path, so `from app.lib.db import users` works in route modules
+    (DESIGN §1), and ``app`` is ROOT's package (see :func:`claim_app_package`).
 
     Its modules are compiled from source, so no ``__pycache__`` is written into the project.
     """
-    text = str(root)
-    if text not in sys.path:
-        sys.path.insert(0, text)
+    # PERF: a reload calls this again; with ROOT still first there is nothing to claim.
+    if not sys.path or sys.path[0] != str(root):
+        claim_app_package(root)
     load_from_source(root)
+
+
+def claim_app_package(root: Path) -> None:
+    """Make ``from app.lib import x`` mean ``root``'s ``app`` while its modules load.
+
+    NOTE: every project calls its package ``app``. When one process serves two roots (a test
+    session, or ``create_app`` called twice), the modules of the first (cached in ``sys.modules``)
+    would answer the second's imports. Modules already loaded keep working: their handlers hold
+    their own references.
+    """
+    text = str(root)
+    prefix = text + os.sep
+    for name, module in list(sys.modules.items()):
+        if name == "app" or name.startswith("app."):
+            file = getattr(module, "__file__", None)
+            if file is None or not (file.startswith(prefix) or Path(file).resolve().is_relative_to(root)):
+                del sys.modules[name]
+    # NOTE: another project's root left on sys.path would still win the imports: a regular package
+    # (``app/lib/__init__.py``) anywhere on sys.path beats a namespace folder (this root's
+    # ``app/lib/`` without one) even when the namespace folder comes first.
+    sys.path[:] = [p for p in sys.path if p == text or not p or not _is_other_project(p, root)]
+    if text in sys.path:
+        sys.path.remove(text)
+    sys.path.insert(0, text)
+    importlib.invalidate_caches()
+
+
+def _is_other_project(entry: str, root: Path) -> bool:
+    """Whether a sys.path entry is another devserver project (it holds app/api or app/pages)."""
+    app = Path(entry) / "app"
+    return ((app / "api").is_dir() or (app / "pages").is_dir()) and Path(entry).resolve() != root
 
 
 def module_name_for(root: Path, path: Path) -> str:

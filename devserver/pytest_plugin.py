@@ -19,9 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import difflib
-import importlib
 import socket
-import sys
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -326,7 +324,6 @@ def _create_app(root: Path, options: Options) -> web.Application:
     from .config import Config
     from .server import create_app
 
-    _claim_app_package(root)
     config = Config(root, dev=True, reload=False, host="127.0.0.1", port=0, cors=options.cors)
     return create_app(config, max_body=options.max_body)
 
@@ -334,35 +331,6 @@ def _create_app(root: Path, options: Options) -> web.Application:
 def _root(value: str | Path) -> Path:
     """An overriding ``devserver_root`` may return a str or a relative path."""
     return _project(Path(value).expanduser().resolve(), "the devserver_root fixture")
-
-
-def _claim_app_package(root: Path) -> None:
-    """Make ``from app.lib import x`` mean ``root``'s ``app`` while its modules load.
-
-    NOTE: every project calls its package ``app``. When one test session serves two roots, the
-    modules of the first (cached in ``sys.modules``) would answer the second's imports. Modules
-    already loaded keep working: their handlers hold their own references.
-    """
-    for name, module in list(sys.modules.items()):
-        if name == "app" or name.startswith("app."):
-            file = getattr(module, "__file__", None)
-            if file is None or not Path(file).resolve().is_relative_to(root):
-                del sys.modules[name]
-    text = str(root)
-    # NOTE: another project's root left on sys.path would still win the imports: a regular package
-    # (``app/lib/__init__.py``) anywhere on sys.path beats a namespace folder (this root's
-    # ``app/lib/`` without one) even when the namespace folder comes first.
-    sys.path[:] = [p for p in sys.path if p == text or not p or not _is_other_project(p, root)]
-    if text in sys.path:
-        sys.path.remove(text)
-    sys.path.insert(0, text)
-    importlib.invalidate_caches()
-
-
-def _is_other_project(entry: str, root: Path) -> bool:
-    """Whether a sys.path entry is another devserver project (it holds app/api or app/pages)."""
-    app = Path(entry) / "app"
-    return ((app / "api").is_dir() or (app / "pages").is_dir()) and Path(entry).resolve() != root
 
 
 def _project(path: Path, where: str) -> Path:

@@ -429,25 +429,37 @@ class TestTheDemoInABrowser:
 def test_another_projects_package_does_not_shadow_this_roots_app(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Found in CI: a root left on sys.path by an earlier app whose ``app/lib`` has an
-    ``__init__.py`` won ``import app.lib.users`` over the demo's namespace ``app/lib/``."""
-    import importlib
+    ``__init__.py`` won ``import app.lib.users`` over the demo's namespace ``app/lib/``.
+    ``create_app`` for two roots in one process (the plugin does this per test) must keep them apart."""
     import sys
 
-    from devserver.pytest_plugin import _claim_app_package
+    from devserver.config import Config
+    from devserver.keys import STATE
+    from devserver.server import create_app
 
     other, mine = tmp_path / "other", tmp_path / "mine"
-    (other / "app/api").mkdir(parents=True)
-    (other / "app/lib").mkdir()
-    (other / "app/__init__.py").write_text("")
+    for root, name in ((other, "other"), (mine, "mine")):
+        (root / "app/api").mkdir(parents=True)
+        (root / "app/lib").mkdir()
+        (root / "app/lib/users.py").write_text(f"NAME = {name!r}\n")
+        (root / "app/api/who.py").write_text("from app.lib.users import NAME\n\n"
+                                             "def get(req):\n    return {'json': NAME}\n")
+    (other / "app/__init__.py").write_text("")  # a regular package: it would beat mine's namespace
     (other / "app/lib/__init__.py").write_text("")
-    (mine / "app/api").mkdir(parents=True)
-    (mine / "app/lib").mkdir()
-    (mine / "app/lib/users.py").write_text("NAME = 'mine'\n")
-    monkeypatch.setattr(sys, "path", [str(other), *sys.path])
-    monkeypatch.setattr(sys, "modules", dict(sys.modules))  # this test's imports vanish with it
-    for name in [n for n in sys.modules if n == "app" or n.startswith("app.")]:
-        del sys.modules[name]
-    importlib.import_module("app.lib")  # the other project's package, as an earlier test left it
-    _claim_app_package(mine.resolve())
-    assert importlib.import_module("app.lib.users").NAME == "mine"
-    assert str(other) not in sys.path
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    # NOTE: the import system keeps using the one ``sys.modules`` dict even if the attribute is
+    # replaced, so the earlier tests' ``app`` modules are put back by hand afterwards.
+    before = {n: m for n, m in sys.modules.items() if n == "app" or n.startswith("app.")}
+    names = {}
+    try:
+        for root in (other, mine):
+            app = create_app(Config(root.resolve(), dev=True, reload=False, host="127.0.0.1", port=0))
+            module = app[STATE].state.modules["who"]
+            assert module.error is None, module.error
+            names[root.name] = module.handlers["GET"].fn(None)["json"]
+    finally:
+        for name in [n for n in sys.modules if n == "app" or n.startswith("app.")]:
+            del sys.modules[name]
+        sys.modules.update(before)
+    assert names == {"other": "other", "mine": "mine"}
+    assert str(other.resolve()) not in sys.path
