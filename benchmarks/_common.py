@@ -12,9 +12,11 @@ import importlib.metadata
 import os
 import platform
 import signal
+import socket
 import subprocess
 import time
-from collections.abc import Iterable
+from argparse import Namespace
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -111,3 +113,17 @@ def descendants(pid: int) -> list[int]:
         found.append(child)
         todo += by_parent.get(child, [])
     return found
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago (for servers that take a fixed port)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def fill_defaults(args: Namespace, defaults: Mapping[str, tuple[Any, Any]]) -> None:
+    """Give each option left unset its ``(quick, full)`` default, by ``args.quick``."""
+    for name, (quick, full) in defaults.items():
+        if getattr(args, name) is None:
+            setattr(args, name, quick if args.quick else full)

@@ -60,7 +60,6 @@ import os
 import random
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -75,7 +74,7 @@ from typing import Any
 if str(Path(__file__).resolve().parent) not in sys.path:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import descendants, machine, stat_fields, stop_group  # noqa: E402
+from _common import descendants, free_port, machine, stat_fields, stop_group  # noqa: E402
 
 CONNECTIONS = 32
 BROWSER_ACCEPT = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
@@ -273,12 +272,6 @@ def _put(path: Path, text: str) -> None:
 # Servers.
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @dataclass
 class Server:
     """One server subprocess, in its own process group so every process it starts is found."""
@@ -365,7 +358,7 @@ def build_servers(work: Path, roots: dict[str, Path], which: list[str]) -> list[
                       ready_file=ready)
 
     for key in which:
-        port = _free_port()
+        port = free_port()
         if key == "aiohttp":
             servers.append(Server(key, "aiohttp", [py, "server.py", str(port)], roots["aiohttp"],
                                   logs / "aiohttp.log", port=port))

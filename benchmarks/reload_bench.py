@@ -48,7 +48,6 @@ import random
 import re
 import secrets
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -63,7 +62,7 @@ from typing import Any
 if str(Path(__file__).resolve().parent) not in sys.path:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import machine, stop_group  # noqa: E402
+from _common import fill_defaults, free_port, machine, stop_group  # noqa: E402
 
 PATH = "/value"
 PACKAGES = ("devserver", "aiohttp", "watchdog", "uvicorn", "starlette", "flask", "werkzeug",
@@ -202,12 +201,6 @@ def _write_app(root: Path, files: dict[str, str], counter: list[int]) -> None:
 
 # ---------------------------------------------------------------------------------------------
 # Servers.
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -411,7 +404,7 @@ def build(work: Path, which: set[str]) -> Setup:
     if "uvicorn" in which:
         root = work / "uvicorn-app"
         _write_app(root, UVICORN_FILES, counter)
-        port = _free_port()
+        port = free_port()
         servers.append(Server("uvicorn", [py, "-m", "uvicorn", "main:app", "--reload", "--reload-dir",
                                           str(root), "--app-dir", str(root), "--host", "127.0.0.1",
                                           "--port", str(port), "--no-access-log"], root,
@@ -425,7 +418,7 @@ def build(work: Path, which: set[str]) -> Setup:
     if "flask" in which:
         root = work / "flask-app"
         _write_app(root, FLASK_FILES, counter)
-        port = _free_port()
+        port = free_port()
         servers.append(Server("flask", [py, "-m", "flask", "--app", "app", "run", "--debug", "--host",
                                         "127.0.0.1", "--port", str(port)], root, logs / "flask.log",
                               url=f"http://127.0.0.1:{port}"))
@@ -438,7 +431,7 @@ def build(work: Path, which: set[str]) -> Setup:
     if "flask-stat" in which:
         root = work / "flask-stat-app"
         _write_app(root, FLASK_FILES, counter)
-        port = _free_port()
+        port = free_port()
         servers.append(Server("flask-stat", [py, "run_stat.py", str(port)], root,
                               logs / "flask-stat.log", url=f"http://127.0.0.1:{port}"))
         series += [
@@ -671,16 +664,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the apps and the server logs")
     parser.add_argument("--silent", action="store_true", help="no progress lines on stderr")
     args = parser.parse_args(argv)
-    if args.edits is None:
-        args.edits = 5 if args.quick else 20
-    if args.warmup is None:
-        args.warmup = 1 if args.quick else 2
-    if args.timeout is None:
-        args.timeout = 5.0 if args.quick else 10.0
-    if args.give_up is None:
-        args.give_up = 1 if args.quick else 3
-    if args.settle is None:
-        args.settle = 0.2 if args.quick else 0.5
+    fill_defaults(args, {"edits": (5, 20), "warmup": (1, 2), "timeout": (5.0, 10.0),
+                         "give_up": (1, 3), "settle": (0.2, 0.5)})
     unknown = set(args.servers.split(",")) - {"devserver", "uvicorn", "flask", "flask-stat"}
     if unknown or args.edits < 1:
         parser.error(f"unknown servers: {', '.join(sorted(unknown))}" if unknown else "--edits >= 1")

@@ -59,7 +59,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 if str(Path(__file__).resolve().parent) not in sys.path:
     sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import children, machine, stop_group  # noqa: E402
+from _common import children, fill_defaults, machine, stop_group  # noqa: E402
 
 from devserver.discovery import discover  # noqa: E402
 from devserver.routing import RouteFile, build_table  # noqa: E402
@@ -439,12 +439,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="keep the apps and the server logs")
     parser.add_argument("--silent", action="store_true", help="no progress lines on stderr")
     args = parser.parse_args(argv)
-    if args.routes is None:
-        args.routes = 2000 if args.quick else 10_000
-    if args.starts is None:
-        args.starts = 1 if args.quick else 5
-    if args.changes is None:
-        args.changes = 2 if args.quick else 5
+    fill_defaults(args, {"routes": (2000, 10_000), "starts": (1, 5), "changes": (2, 5)})
     result = run(args)
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))
