@@ -1,28 +1,30 @@
-"""The compiled matcher: a segment trie walked in precedence order, plus a static fast path.
+"""The compiled matcher: a segment trie, matched by Python code generated from it.
 
 Matching cost depends on the depth of the path, not on the number of routes: static children
-are one dict lookup, and each node has at most one child of each parameter kind (routes of the
-same shape share the node; their names are applied from the winning route at the end).
+are one dict lookup (or a few string compares), and each node has at most one child of each
+parameter kind (routes of the same shape share the node; their names are applied from the
+winning route at the end).
 
-The walk visits a node's children in precedence order (route ends here, static, dynamic,
-optional, catch-all, optional catch-all) and backtracks when a branch cannot finish, which makes
-the first full match the same route that "first in sorted order that matches" would give
-(DESIGN §2; a property test compares the two).
+Children are tried in precedence order (route ends here, static, dynamic, optional, catch-all,
+optional catch-all), backtracking when a branch cannot finish, which makes the first full match
+the same route that "first in sorted order that matches" would give (DESIGN §2; a property test
+compares the two). The walk that does this is ``_walk``; :meth:`Matcher.lookup` uses it.
 
-PERF: most paths never need to backtrack, so :meth:`Matcher.match` first follows the best child
-at each node in one flat loop (no recursion, no copies, no calls), and only when that greedy walk
-fails at a node that ``seal`` marked as reached past a fork (an ancestor had another child that
-could have taken the segment), or meets an optional segment, is the path redone by the full
-backtracking walk (``_walk``). The first path a depth-first search follows is the greedy one, so
-when the greedy walk succeeds, the full walk would have returned the same route; and when it
-fails with no fork behind it, so would the full walk.
+PERF: ``Matcher.match`` is generated code (:mod:`.codegen`): a whole static path is one dict
+lookup; any other path is split once, its first part picks the root's child by one dict lookup,
+and that child's subtree is matched by straight-line code made for it (on first use) with the
+same backtracking, unrolled. Paths to percent-decode, with a query, a trailing slash or an empty
+part, and subtrees under an optional segment, are left to the walk (``_slow``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
 
+from .codegen import node_source, top_function
 from .paths import normalize_raw, split_path
+from .result import Match
 from .routes import Route
 from .segments import Kind
 
@@ -37,88 +39,25 @@ _STATIC, _DYNAMIC, _OPTIONAL, _CATCHALL = Kind.STATIC, Kind.DYNAMIC, Kind.OPTION
 _OPTCATCH = Kind.OPTIONAL_CATCHALL
 
 
-class Match:
-    """A matched route: ``route`` is its id (``"users/[id]"``), ``params`` the decoded values,
-    ``spec`` the :class:`Route`. Compares equal by those three; unpacks as ``route, params, spec``.
-    """
-
-    __slots__ = ("route", "params", "spec")
-
-    def __init__(self, route: str, params: dict[str, str | list[str]], spec: Route) -> None:
-        self.route = route
-        self.params = params
-        self.spec = spec
-
-    def __iter__(self) -> Iterator[object]:
-        return iter((self.route, self.params, self.spec))
-
-    def __eq__(self, other: object) -> bool:
-        if not isinstance(other, Match):
-            return NotImplemented
-        return (self.route, self.params, self.spec) == (other.route, other.params, other.spec)
-
-    __hash__ = None  # type: ignore[assignment]  # params is a dict
-
-    def __repr__(self) -> str:
-        return f"Match(route={self.route!r}, params={self.params!r}, spec={self.spec!r})"
-
-
-class _Made(Match):
-    """How the matcher makes a :class:`Match`: ``_Made()``, then the three fields stored.
-
-    PERF: a class called with no ``__init__`` of its own is made by a C fast path, and three slot
-    stores are cheap; building a named tuple through ``tuple.__new__`` cost about 300 ns more per
-    request on this machine (see BENCHMARKS.md), a third of a dynamic match.
-    """
-
-    __slots__ = ()
-    __init__ = object.__init__
-
-
-class _Leaf:
-    """A route where the trie ends, with where the greedy walk finds its values (computed once).
-
-    The greedy walk matches ``path.split("/")``, whose first item is the "" before the leading
-    slash, so the value of the route's segment ``k`` is ``parts[k + 1]``, and a catch-all's is
-    ``parts[k + 1:]``.
-    """
-
-    __slots__ = ("route", "id", "singles", "one", "at", "rest_name", "rest_at")
-
-    def __init__(self, route: Route) -> None:
-        self.route = route
-        self.id = route.id
-        singles: list[tuple[str, int]] = []
-        self.rest_name = ""
-        self.rest_at = 0
-        for k, seg in enumerate(route.segments, start=1):
-            kind = seg.kind
-            if kind is _DYNAMIC or kind is _OPTIONAL:
-                singles.append((seg.name, k))
-            elif kind is not _STATIC:
-                self.rest_name, self.rest_at = seg.name, k
-        self.singles = tuple(singles)
-        # PERF: one single-segment parameter is the common case, built as a dict display.
-        self.one, self.at = singles[0] if len(singles) == 1 else ("", 0)
-
-
 class _Node:
-    __slots__ = ("end", "static", "dynamic", "optional", "catchall", "optcatch",
-                 "rest", "catch", "retry", "retry_end", "forked")
+    """One node of the trie: the routes that end here, and the children by kind of segment.
 
-    def __init__(self) -> None:
-        self.end: _Leaf | None = None
+    Never changed once the matcher that made it is built: :meth:`Matcher.updated` copies the
+    nodes it changes. ``depth`` is the index in ``path.split("/")`` of the part its children
+    match; ``fn`` is its generated code, made on first use (:func:`.codegen.build`).
+    """
+
+    __slots__ = ("end", "static", "dynamic", "optional", "catchall", "optcatch", "depth", "fn")
+
+    def __init__(self, depth: int) -> None:
+        self.end: Route | None = None
         self.static: dict[str, _Node] = {}
         self.dynamic: _Node | None = None
         self.optional: _Node | None = None
-        self.catchall: _Leaf | None = None
-        self.optcatch: _Leaf | None = None
-        # Filled in by seal() once the trie is complete, for the greedy walk:
-        self.rest: _Leaf | None = None  # the catch-all that takes one or more segments here
-        self.catch: _Leaf | None = None  # rest, when no optional sibling outranks it
-        self.retry = False  # a failure here (path not finished) needs the full walk
-        self.retry_end = False  # a path that ends here without a route needs the full walk
-        self.forked = False  # an ancestor had another child that could take this segment
+        self.catchall: Route | None = None
+        self.optcatch: Route | None = None
+        self.depth = depth
+        self.fn: Callable[[list[str], int], Any] | None = None
 
     def copy(self) -> _Node:
         """A shallow copy to change: nodes shared with an older table are never mutated."""
@@ -126,44 +65,12 @@ class _Node:
         for name in _Node.__slots__:
             setattr(new, name, getattr(self, name))
         new.static = dict(self.static)
+        new.fn = None
         return new
 
     def empty(self) -> bool:
         return (self.end is None and not self.static and self.dynamic is None
                 and self.optional is None and self.catchall is None and self.optcatch is None)
-
-    def seal_one(self, forked: bool) -> tuple[bool, bool]:
-        """Fill in this node's greedy-walk fields; return the ``forked`` of its static and
-        dynamic children (an optional child is always reached past a fork)."""
-        self.forked = forked
-        self.rest = self.catchall if self.catchall is not None else self.optcatch
-        self.catch = self.rest if self.optional is None else None
-        self.retry = forked or self.optional is not None
-        self.retry_end = self.retry or self.optcatch is not None
-        after_dynamic = forked or self.optional is not None or self.rest is not None
-        return after_dynamic or self.dynamic is not None, after_dynamic
-
-    def seal(self) -> None:
-        """Fill in the greedy walk's fields for this node and every node under it."""
-        # PERF: a stack, not recursion: one Python call per node would double the build.
-        stack: list[tuple[_Node, bool]] = [(self, False)]  # (node, an ancestor had another child)
-        while stack:
-            node, forked = stack.pop()
-            # NOTE: seal_one(), inlined (PERF: a call per node is a tenth of the build); the
-            # incremental-build test compares the two through whole tables.
-            node.forked = forked
-            rest = node.rest = node.catchall if node.catchall is not None else node.optcatch
-            node.catch = rest if node.optional is None else None
-            retry = node.retry = forked or node.optional is not None
-            node.retry_end = retry or node.optcatch is not None
-            after_dynamic = retry or rest is not None
-            after_static = after_dynamic or node.dynamic is not None
-            if node.static:
-                stack.extend([(child, after_static) for child in node.static.values()])
-            if node.dynamic is not None:
-                stack.append((node.dynamic, after_dynamic))
-            if node.optional is not None:
-                stack.append((node.optional, True))
 
 
 # A route's place in the trie: each segment's kind, and its text when static. Routes of one key
@@ -173,14 +80,6 @@ TrieKey = tuple[tuple[Kind, str], ...]
 
 def trie_key(route: Route) -> TrieKey:
     return tuple((s.kind, s.name if s.kind is _STATIC else "") for s in route.segments)
-
-
-def _top_of(root: _Node) -> _Node:
-    """The node the greedy walk starts from: its one child, "", is the root (see Matcher.match)."""
-    top = _Node()
-    top.static[""] = root
-    top.retry = top.retry_end = True  # a path not starting with `/` is redone by _slow
-    return top
 
 
 def _key_path(key: TrieKey) -> str | None:
@@ -195,7 +94,7 @@ def _key_path(key: TrieKey) -> str | None:
     return path
 
 
-def _set_slot(node: _Node, key: TrieKey, i: int, leaf: _Leaf | None, fresh: set[int]) -> None:
+def _set_slot(node: _Node, key: TrieKey, i: int, leaf: Route | None, fresh: set[int]) -> None:
     """Put ``leaf`` in the slot of ``key`` under ``node`` (fresh), copying shared nodes on the way
     and dropping the nodes that end up empty."""
     if i == len(key):
@@ -211,7 +110,7 @@ def _set_slot(node: _Node, key: TrieKey, i: int, leaf: _Leaf | None, fresh: set[
     child = node.static.get(name) if kind is _STATIC else (
         node.dynamic if kind is _DYNAMIC else node.optional)
     if child is None:
-        child = _Node()
+        child = _Node(node.depth + 1)
         fresh.add(id(child))
     elif id(child) not in fresh:
         child = child.copy()
@@ -229,115 +128,85 @@ def _set_slot(node: _Node, key: TrieKey, i: int, leaf: _Leaf | None, fresh: set[
         node.optional = kept
 
 
-def _reseal_path(root: _Node, key: TrieKey, fresh: set[int]) -> None:
-    """Seal the fresh nodes along ``key``; where a node now hands its children another ``forked``
-    than they were sealed with, reseal those children's subtrees too (as copies)."""
-    node: _Node | None = root
-    forked = False
-    for kind, name in key:
-        assert node is not None and id(node) in fresh
-        after_static, after_dynamic = node.seal_one(forked)
-        for sname, child in node.static.items() if node.static else ():
-            if child.forked is not after_static and id(child) not in fresh:
-                node.static[sname] = _resealed(child, after_static, fresh)
-        if node.dynamic is not None and node.dynamic.forked is not after_dynamic \
-                and id(node.dynamic) not in fresh:
-            node.dynamic = _resealed(node.dynamic, after_dynamic, fresh)
-        if kind is _STATIC:
-            node, forked = node.static.get(name), after_static
-        elif kind is _DYNAMIC:
-            node, forked = node.dynamic, after_dynamic
-        elif kind is _OPTIONAL:
-            node, forked = node.optional, True
-        else:
-            return  # a catch-all's slot is on this node
-        if node is None:
-            return  # the path was emptied and dropped
-    if node is not None:
-        _resealed(node, forked, fresh, force=True)
-
-
-def _resealed(node: _Node, forked: bool, fresh: set[int], force: bool = False) -> _Node:
-    """``node`` sealed as reached with ``forked``: itself when nothing changes, else a copy (or
-    the fresh node itself) with its subtree resealed as needed."""
-    if node.forked is forked and not force:
-        return node
-    if id(node) not in fresh:
-        node = node.copy()
-        fresh.add(id(node))
-    after_static, after_dynamic = node.seal_one(forked)
-    for name, child in list(node.static.items()):
-        if child.forked is not after_static:
-            node.static[name] = _resealed(child, after_static, fresh)
-    if node.dynamic is not None and node.dynamic.forked is not after_dynamic:
-        node.dynamic = _resealed(node.dynamic, after_dynamic, fresh)
-    return node
-
-
 class Matcher:
-    """Compiled from routes already sorted by rank; immutable once built."""
+    """Compiled from routes already sorted by rank; immutable once built.
 
-    __slots__ = ("_root", "_top", "_static", "_fallback")
+    ``match(path)`` gives the winning route for a raw path (percent-encoded, maybe with a query),
+    or None, and raises :class:`~devserver.routing.paths.InvalidPath` for invalid
+    percent-encoding. It is a plain function (generated, see :mod:`.codegen`), not a method.
+    """
+
+    __slots__ = ("_root", "_static", "_fallback", "match", "source")
+
+    match: Callable[[str], Match | None]
+    source: str  # the source of ``match``, to read
 
     def __init__(self, routes: Sequence[Route]) -> None:
-        self._root = _Node()
+        self._root = root = _Node(1)
         # PERF: a whole static path is one dict lookup; it always wins, since a static segment
         # outranks every parameter at the first position where two routes differ. The keys are
-        # raw paths, so only names that read the same raw and decoded are keys (see _insert).
-        self._static: dict[str, _Leaf] = {}
+        # raw paths, so only names that read the same raw and decoded are keys (see _key_path).
+        self._static: dict[str, Route] = {}
         # Routes whose file name breaks a rule (catch-all not last, ...) are not in the trie, but
         # a request they would match gets their 500, so the user learns why (DESIGN §2).
         self._fallback: list[Route] = []
+        static = self._static
         for route in routes:  # in rank order: the first route to claim a slot keeps it
-            if structurally_valid(route):
-                self._insert(route)
-            else:
+            if route.problems and not structurally_valid(route):
                 self._fallback.append(route)
-        self._root.seal()
-        self._top = _top_of(self._root)
-
-    def _insert(self, route: Route) -> None:
-        node = self._root
-        leaf = _Leaf(route)
-        for seg in route.segments:
-            kind = seg.kind
-            if kind is _STATIC:
-                child = node.static.get(seg.name)
-                if child is None:
-                    child = node.static[seg.name] = _Node()
-                node = child
-            elif kind is _DYNAMIC:
-                if node.dynamic is None:
-                    node.dynamic = _Node()
-                node = node.dynamic
-            elif kind is _OPTIONAL:
-                if node.optional is None:
-                    node.optional = _Node()
-                node = node.optional
-            elif kind is _CATCHALL:
-                node.catchall = node.catchall or leaf
-                return
+                continue
+            # PERF: inlined, with the static fast path's key (a call per route costs a tenth of
+            # the build).
+            node = root
+            plain = True  # every segment so far is static
+            for seg in route.segments:
+                kind = seg.kind
+                if kind is _STATIC:
+                    name = seg.name
+                    child = node.static.get(name)
+                    if child is None:
+                        child = node.static[name] = _Node(node.depth + 1)
+                    node = child
+                    continue
+                plain = False
+                if kind is _DYNAMIC:
+                    if node.dynamic is None:
+                        node.dynamic = _Node(node.depth + 1)
+                    node = node.dynamic
+                elif kind is _OPTIONAL:
+                    if node.optional is None:
+                        node.optional = _Node(node.depth + 1)
+                    node = node.optional
+                elif kind is _CATCHALL:
+                    if node.catchall is None:
+                        node.catchall = route
+                    break
+                else:
+                    if node.optcatch is None:
+                        node.optcatch = route
+                    break
             else:
-                node.optcatch = node.optcatch or leaf
-                return
-        if node.end is None:
-            node.end = leaf
-        if leaf.singles:
-            return
-        # Every segment is static here (a parameter would be in singles, a catch-all returned).
-        path = "/" + "/".join([seg.name for seg in route.segments])
-        # NOTE: as in _key_path: a name with `%`, `?` or `#` reads differently raw.
-        if "%" not in path and "?" not in path and "#" not in path:
-            self._static.setdefault(path, node.end)
-            if route.segments:
-                self._static.setdefault(path + "/", node.end)
+                if node.end is None:
+                    node.end = route
+                    if plain:
+                        path = "/" + "/".join([seg.name for seg in route.segments])
+                        # NOTE: as in _key_path: a name with `%`, `?` or `#` reads differently raw.
+                        if "%" not in path and "?" not in path and "#" not in path:
+                            static.setdefault(path, route)
+                            if route.segments:
+                                static.setdefault(path + "/", route)
+        self._compile()
+
+    def _compile(self) -> None:
+        self.source, self.match = top_function(self._root, self._static, self._slow,
+                                               bool(self._fallback))
 
     def updated(self, slots: Mapping[TrieKey, Route | None], fallback: list[Route]) -> Matcher:
         """A new matcher with each slot of ``slots`` held by its route (or emptied by None).
 
         ``fallback`` replaces the routes matched apart (invalid on their own), in rank order.
         Nodes off the changed paths are shared with this matcher, which stays as it was: only
-        the nodes along a changed path are copied, and the subtrees whose ``forked`` changed.
+        the nodes along a changed path are copied.
         """
         new = Matcher.__new__(Matcher)
         new._static = dict(self._static)
@@ -346,72 +215,28 @@ class Matcher:
         root = self._root.copy()
         fresh.add(id(root))
         for key, route in slots.items():
-            leaf = _Leaf(route) if route is not None else None
-            _set_slot(root, key, 0, leaf, fresh)
+            _set_slot(root, key, 0, route, fresh)
             path = _key_path(key)
             if path is not None:
-                new._set_static(path, leaf, bool(key))
-        for key in slots:
-            _reseal_path(root, key, fresh)
+                new._set_static(path, route, bool(key))
         new._root = root
-        new._top = _top_of(root)
+        new._compile()
         return new
 
-    def _set_static(self, path: str, leaf: _Leaf | None, slash: bool) -> None:
+    def _set_static(self, path: str, route: Route | None, slash: bool) -> None:
         for raw in (path, path + "/") if slash else (path,):
-            if leaf is None:
+            if route is None:
                 self._static.pop(raw, None)
             else:
-                self._static[raw] = leaf
+                self._static[raw] = route
 
-    def match(self, path: str) -> Match | None:
-        """The winning route for a raw path (percent-encoded, maybe with a query), or None.
-
-        Raises :class:`~devserver.routing.paths.InvalidPath` for invalid percent-encoding.
-        """
-        # PERF: this is the hot path, written flat: every Python call here would cost about as
-        # much as a trie step, so there are none (see BENCHMARKS.md).
-        leaf = self._static.get(path)
-        if leaf is not None:
-            m: Match = _Made()
-            m.route, m.params, m.spec = leaf.id, {}, leaf.route
-            return m
-        if "%" in path or "?" in path or "#" in path:
-            return self._slow(path)
-        parts = path.split("/")
-        if parts.count("") != 1:
-            return self._slow(path)  # a trailing slash, `//` (an empty segment), or just "/"
-        # The greedy walk: the best child at each node (see the module docstring). It starts above
-        # the root, at a node whose only child is the "" before the leading slash, so a path
-        # without one fails at once and is redone by _slow; past it, no segment is empty.
-        node = self._top
-        for seg in parts:
-            # PERF: one call takes the static child, else the dynamic one (the usual next step).
-            child = node.static.get(seg, node.dynamic)
-            if child is None:
-                if node.catch is not None:
-                    leaf = node.catch
-                    break
-                return self._slow(path) if node.retry or self._fallback else None
-            node = child
-        else:
-            leaf = node.end
-            if leaf is None:
-                return self._slow(path) if node.retry_end or self._fallback else None
-        if leaf.one:
-            params: dict[str, str | list[str]] = {leaf.one: parts[leaf.at]}
-        else:
-            params = {}
-            for name, at in leaf.singles:
-                params[name] = parts[at]
-        if leaf.rest_name:
-            params[leaf.rest_name] = parts[leaf.rest_at:]
-        m = _Made()
-        m.route, m.params, m.spec = leaf.id, params, leaf.route
-        return m
+    def subtree_source(self, first: str) -> str | None:
+        """The generated code for paths whose first segment is ``first``, to read (or None)."""
+        node = self._root.static.get(first)
+        return None if node is None else node_source(node)
 
     def _slow(self, path: str) -> Match | None:
-        """Match a path the greedy walk cannot take as it is, by the full walk if need be."""
+        """Match a path the generated code cannot take as it is, by the full walk if need be."""
         raw = normalize_raw(path)
         if raw != path and "%" not in raw:
             return self.match(raw)  # without its query (or with a leading slash), it may
@@ -431,8 +256,7 @@ class Matcher:
         """The winning route for decoded segments, with its parameter values in order."""
         found = _walk(self._root, segs, 0, len(segs), [])
         if found is not None:
-            leaf, values = found
-            return leaf.route, values
+            return found
         for route in self._fallback:
             params = match_segments(route, segs)
             if params is not None:
@@ -450,7 +274,7 @@ _STRUCTURAL = frozenset({"catchall-not-last", "required-after-optional", "duplic
 
 
 def _walk(node: _Node, segs: list[str], i: int, n: int,
-          vals: list[_Value]) -> tuple[_Leaf, list[_Value]] | None:
+          vals: list[_Value]) -> tuple[Route, list[_Value]] | None:
     if i == n:
         if node.end is not None:
             return node.end, vals
@@ -477,10 +301,11 @@ def _walk(node: _Node, segs: list[str], i: int, n: int,
         found = _walk(node.optional, segs, i + 1, n, [*vals, seg])
         if found is not None:
             return found
-    if node.rest is not None:
+    last = node.catchall if node.catchall is not None else node.optcatch
+    if last is not None:
         rest = segs[i:]
         if "" not in rest:
-            return node.rest, [*vals, rest]
+            return last, [*vals, rest]
     return None
 
 
