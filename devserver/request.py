@@ -13,7 +13,7 @@ from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_protocol import RequestPayloadError
 from multidict import CIMultiDictProxy, MultiDictProxy
 
-__all__ = ["Req", "UploadedFile", "BodyError", "read_body", "flatten", "FORM_TYPES"]
+__all__ = ["Req", "make_req", "UploadedFile", "BodyError", "read_body", "flatten", "FORM_TYPES"]
 
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
@@ -75,6 +75,36 @@ class Req:
 (_set_method, _set_path, _set_params, _set_query, _set_headers, _set_body, _set_session,
  _set_raw) = (getattr(Req, name).__set__ for name in (
     "method", "path", "params", "query", "headers", "body", "session", "raw"))
+
+
+class _Building:
+    """:class:`Req`'s mutable twin: the same slots in the same order, so an object filled in as
+    one can become a Req by assigning its class (the layouts are the same)."""
+
+    __slots__ = ("method", "path", "params", "query", "headers", "body", "session", "raw")
+
+
+def make_req(method: str, path: str, params: Mapping[str, str | list[str]],
+             query: Mapping[str, str | list[str]], headers: CIMultiDictProxy[str], body: Any,
+             session: dict[str, Any], raw: web.Request) -> Req:
+    """``Req(method, path, ...)``, built for the dispatcher.
+
+    PERF: plain slot stores on the mutable twin and one class assignment, instead of a call
+    through each slot's setter (~7,900 -> ~3,300 instructions; one Req per routed request). The
+    result is a Req like any other: frozen, equal to one built by ``Req(...)``.
+    """
+    req: Any = _Building()
+    req.method = method
+    req.path = path
+    req.params = params
+    req.query = query
+    req.headers = headers
+    req.body = body
+    req.session = session
+    req.raw = raw
+    req.__class__ = Req
+    return req  # type: ignore[no-any-return]
+
 
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 

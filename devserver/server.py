@@ -26,13 +26,13 @@ from .internal import handle_internal, is_internal
 from .journal import MATCHED
 from .keys import CONFIG, LIVE, OWN_TEMPLATES, PAGES, STATE
 from .live import LiveHub, client_snippet
-from .loader import LoadError
+from .loader import BoundHandler, LoadError
 from .logs import quiet_client_errors
 from .negotiation import Preference, preference
 from .pages import PageRenderer, StoreError, inject_before_body_end, merge_store, store_script
 from .public import PREFIX as PUBLIC_PREFIX
 from .public import PublicPathError, serve_public
-from .request import FORM_TYPES, BodyError, Req, flatten, read_body
+from .request import FORM_TYPES, BodyError, Req, flatten, make_req, read_body
 from .responses import Result, ResultError, json_body, redirect_status
 from .routing import InvalidPath, Match, Route
 from .sessions import (
@@ -83,7 +83,8 @@ def create_app(root: str | Path | Config, *, dev: bool = True,
     install_sessions(app, key)
     # dev: the request journal and test controls; --cors: CORS headers
     # PERF: the route handler gets the config and the state's holder bound, not looked up per request.
-    app.router.add_route("*", "/{tail:.*}", with_testing(app, partial(_dispatch, config, app[STATE])))
+    dispatch = partial(_dispatch, config, app[STATE], _FastRoutes())
+    app.router.add_route("*", "/{tail:.*}", with_testing(app, dispatch))
     if watching:
         app.cleanup_ctx.append(reload_context)
     return app
@@ -94,7 +95,57 @@ def swap_state(app: web.Application, state: AppState) -> None:
     app[STATE].state = state
 
 
-async def _dispatch(config: Config, current: CurrentState, request: web.Request) -> web.StreamResponse:
+class _Fast:
+    """What a GET to a route needs when it can take the dispatcher's fast path, per route of one
+    state: the handler's coroutine function and where it is, for error messages.
+
+    PERF: worked out once per route and state (on the route's first request), not per request.
+    """
+
+    __slots__ = ("fn", "where", "file", "line", "has_page")
+
+    def __init__(self, handler: BoundHandler, file: str, has_page: bool) -> None:
+        self.fn = handler.fn
+        self.where = f"{file}: {handler.name}()"
+        self.file = file
+        self.line = handler.line
+        self.has_page = has_page
+
+
+class _FastRoutes:
+    """:class:`_Fast` by route (``id()`` of its spec, with the spec kept alive) for one state."""
+
+    __slots__ = ("state", "routes")
+
+    def __init__(self) -> None:
+        self.state: AppState | None = None
+        self.routes: dict[int, tuple[Route, _Fast | None]] = {}
+
+    def get(self, state: AppState, route: Route) -> _Fast | None:
+        if state is not self.state:  # a reload swapped the state in: start over
+            self.state, self.routes = state, {}
+        found = self.routes.get(id(route))
+        if found is None or found[0] is not route:
+            found = self.routes[id(route)] = (route, _fast(state, route))
+        return found[1]
+
+
+def _fast(state: AppState, route: Route) -> _Fast | None:
+    """The route's :class:`_Fast`, or None when its GETs take the general path: a route with a
+    problem, a module that failed to load, no GET handler, or a plain ``def`` one (a thread)."""
+    if route.problems and route.errors:
+        return None
+    module = state.modules.get(route.id)
+    if module is None or module.error is not None:
+        return None
+    handler = module.handler_for("GET")
+    if handler is None or not handler.is_async:
+        return None
+    return _Fast(handler, module.file, route.has_page)
+
+
+async def _dispatch(config: Config, current: CurrentState, fast_routes: _FastRoutes,
+                    request: web.Request) -> web.StreamResponse:
     """Every request: devserver's own paths, then the route table."""
     raw = request.raw_path
     if raw.startswith("/_"):
@@ -103,17 +154,65 @@ async def _dispatch(config: Config, current: CurrentState, request: web.Request)
         if config.dev and is_internal(request.path):
             return await handle_internal(request)
     state = current.state
-    pref = preference(request.headers.get("Accept"))
     try:
         match = state.table.match(raw)
     except InvalidPath as exc:
-        return _error(request, ErrorInfo(400, f"bad request path: {exc.reason}"), pref)
-    request[MATCHED] = match  # the journal records this match instead of matching again
+        return _error(request, ErrorInfo(400, f"bad request path: {exc.reason}"),
+                      preference(request.headers.get("Accept")))
+    # The journal records this match instead of matching again. PERF: into the request's own
+    # dict: `request[MATCHED] = ...` is a Python call (aiohttp's __setitem__ checks the key).
+    request._state[MATCHED] = match
     if match is None:
-        return _not_found(request, state, pref)
+        return _not_found(request, state, preference(request.headers.get("Accept")))
+    route = match.spec
+    fast = fast_routes.get(state, route)
+    headers = request.headers
+    if fast is not None and request.method == "GET" and not request.body_exists and \
+            hdrs.COOKIE not in headers:
+        # PERF: the usual request, a GET without a body or a session cookie to an async handler:
+        # no body to read, no session to load or save, the Accept header parsed only when the
+        # route has a page (or for an error), and a {"json": ...} answer straight to a final
+        # response. Anything else goes on as _serve would, from the handler's return value.
+        pref = preference(headers.get("Accept")) if fast.has_page else None
+        if pref is None or not _wants_page(route, pref):
+            req = make_req("GET", request.path, match.params,
+                           flatten(request.query) if "?" in raw else {}, headers, {}, {}, request)
+            try:
+                try:
+                    value = await fast.fn(req)  # call_raw's excepts, without its coroutine
+                except web.HTTPException:
+                    raise
+                except (Exception, SystemExit) as exc:  # noqa: BLE001 - a user's handler may raise anything
+                    failure = HandlerFailure(f"{type(exc).__name__}: {exc}", exc)
+                    response: web.StreamResponse = _error(
+                        request, _failure_info(request, failure, fast.file, fast.line),
+                        pref or preference(headers.get("Accept")))
+                else:
+                    if type(value) is dict and len(value) == 1 and "json" in value:
+                        try:
+                            body = json_body(value["json"], fast.where)
+                        except ResultError as exc:
+                            response = _error(request, _result_error(
+                                request, str(exc), fast.file, fast.line),
+                                pref or preference(headers.get("Accept")))
+                        else:
+                            # Its headers are final (what _finish would leave); Response copies them.
+                            return web.Response(status=200, body=body,
+                                                headers=_JSON_DEV if config.dev else _JSON_PROD)
+                    else:
+                        response = await _answer(request, config, state, match,
+                                                 pref or preference(headers.get("Accept")), "GET",
+                                                 False, fast.file, fast.line, fast.where, req, value)
+            except web.HTTPException as exc:
+                _finish(exc, config.dev)  # a handler raised it: answered as it is
+                await save_session(request, exc)
+                raise
+            _finish(response, config.dev)
+            await save_session(request, response)  # one a returned `session` loaded
+            return response
     request[SESSION] = None  # not loaded (yet); PERF: every later lookup finds the key
     try:
-        response = await _serve(request, config, state, match, pref)
+        response = await _serve(request, config, state, match, preference(headers.get("Accept")))
     except web.HTTPException as exc:
         _finish(exc, config.dev)  # a handler raised it: answered as it is, with the headers below
         await save_session(request, exc)
@@ -166,22 +265,33 @@ async def _serve(request: web.Request, config: Config, state: AppState, match: M
     headers = request.headers
     # PERF: without a Cookie header the session is empty, known without a coroutine.
     session = await session_dict(request) if hdrs.COOKIE in headers else {}
-    req = Req(method, request.path, match.params, _query(request), headers, body, session, request)
+    req = make_req(method, request.path, match.params, _query(request), headers, body, session,
+                   request)
     where = f"{module.file}: {handler.name}()"
     try:
         value = await call_raw(handler, req)
-        if not html and type(value) is dict and len(value) == 1 and "json" in value:
-            # PERF: what most handlers return, {"json": ...}: answered 200 with the JSON type
-            # and the headers _finish adds already in place, without a Result.
-            try:
-                body = json_body(value["json"], where)
-            except ResultError as exc:
-                return _error(request, _result_error(request, str(exc), module.file, handler.line), pref)
-            return web.Response(status=200, body=body,
-                                headers=CIMultiDict(_JSON_DEV if config.dev else _JSON_PROD))
-        result = checked(value, where)
     except HandlerFailure as failure:
         return _error(request, _failure_info(request, failure, module.file, handler.line), pref)
+    if not html and type(value) is dict and len(value) == 1 and "json" in value:
+        # PERF: what most handlers return, {"json": ...}: answered 200 with the JSON type
+        # and the headers _finish adds already in place, without a Result.
+        try:
+            body = json_body(value["json"], where)
+        except ResultError as exc:
+            return _error(request, _result_error(request, str(exc), module.file, handler.line), pref)
+        return web.Response(status=200, body=body, headers=_JSON_DEV if config.dev else _JSON_PROD)
+    return await _answer(request, config, state, match, pref, method, html, module.file,
+                         handler.line, where, req, value)
+
+
+async def _answer(request: web.Request, config: Config, state: AppState, match: Match,
+                  pref: Preference, method: str, html: bool, file: str, line: int, where: str,
+                  req: Req, value: object) -> web.StreamResponse:
+    """The response for what a handler returned (other than a plain ``{"json": ...}``)."""
+    try:
+        result = checked(value, where)
+    except HandlerFailure as failure:
+        return _error(request, _failure_info(request, failure, file, line), pref)
     if not isinstance(result, Result):  # PERF: not StreamResponse, an ABC: a slower isinstance
         return result
     if result.session is not None:
@@ -191,11 +301,11 @@ async def _serve(request: web.Request, config: Config, state: AppState, match: M
             if method not in ("GET", "HEAD") and config.dev:
                 log.info("%s %s re-rendered %s; return a `location` to redirect after a form "
                          "submission, so a reload does not submit it again", method, request.path,
-                         route.page_file)
+                         match.spec.page_file)
             return await _page(request, config, state, match, result, method, pref, req)
         return _api_response(result, method, pref, where)
     except ResultError as exc:
-        return _error(request, _result_error(request, str(exc), module.file, handler.line), pref)
+        return _error(request, _result_error(request, str(exc), file, line), pref)
 
 
 def _query(request: web.Request) -> dict[str, Any]:
@@ -221,8 +331,8 @@ async def _page(request: web.Request, config: Config, state: AppState, match: Ma
     """Render the route's page with preflight's dict updated by the handler's ``json``."""
     route = match.spec
     if req is None:
-        req = Req(method, request.path, match.params, _query(request), request.headers, {},
-                  await session_dict(request), request)
+        req = make_req(method, request.path, match.params, _query(request), request.headers, {},
+                       await session_dict(request), request)
     try:
         # PERF: no preflight.py (and no error loading one): no coroutine to run.
         base = {} if state.preflight is None and state.preflight_error is None \

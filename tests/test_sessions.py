@@ -69,6 +69,10 @@ APP = {
         async def get(req):
             return web.Response(text="raw")
     """,
+    "app/api/visit.py": """
+        async def get(req):  # a GET may start a session too
+            return {"session": {"visited": req.params.get("n", True)}, "json": {"hello": 1}}
+    """,
     "app/api/boom.py": """
         async def get(req):
             raise RuntimeError("no session change on failure")
@@ -163,6 +167,14 @@ def test_a_returned_session_is_stored_in_the_cookie(url: str) -> None:
     cookie = login(url, {"user": "ann", "n": 1})
     assert "ann" not in cookie  # encrypted, not merely encoded
     assert fetch(url, cookie=cookie).json() == {"user": "ann", "n": 1}
+
+
+def test_a_get_without_a_cookie_may_start_a_session(url: str) -> None:
+    reply = fetch(url, path="/visit")
+    assert (reply.status, reply.json()) == (200, {"hello": 1})
+    morsel = reply.cookie()
+    assert morsel is not None and morsel.value
+    assert fetch(url, cookie=morsel.value).json() == {"visited": True}
 
 
 def test_a_returned_session_replaces_the_old_one(url: str) -> None:
