@@ -3,7 +3,7 @@
 :mod:`.matcher` keeps the trie; this module turns a node of it into a function that matches the
 rest of a path below that node, written out as straight-line ``if`` code and compiled:
 
-    def _node(parts, n, _k0, _k1, _k2, _k3):
+    def _node(parts, n, _k0, _k1, _k2, _k3, _k4, _k5):
         if n > 2:
             s2 = parts[2]
             if s2 == _k0:          # a static child, inlined
@@ -11,16 +11,17 @@ rest of a path below that node, written out as straight-line ``if`` code and com
                     m = _Made()
                     ...
                     return m
-            if n == 3:             # the dynamic sibling, tried when the static branch failed
-                m = _Made()
-                m.route = _k1
-                m.params = {_k2: s2}
-                m.spec = _k3
-                return m
+            if s2:                 # the dynamic sibling, tried when the static branch failed
+                if n == 3:
+                    m = _Made()
+                    m.route = _k4
+                    m.params = {_k3: s2}
+                    m.spec = _k5
+                    return m
         return None
 
-``parts`` is ``path.split("/")`` and ``n`` its length; the caller has already checked that no
-part but the first is empty and that the path needs no decoding (see ``top_function``).
+``parts`` is ``path.split("/")`` and ``n`` its length; the caller has already checked that the
+path needs no decoding and has no trailing slash (see ``top_function``).
 
 A node's code tries its children in precedence order (route ends here, static, dynamic, optional,
 catch-all, optional catch-all) and falls through to the next when one cannot finish, so the
@@ -137,22 +138,29 @@ class _Emitter:
         if node.static:
             self.statics(node, i, ind, have)
         if node.dynamic is not None:
+            self.line(ind, f"if s{i}:")  # `//`: an empty part is never a value
             if self.budget > 0:
-                self.node(node.dynamic, i + 1, ind, have)
+                self.node(node.dynamic, i + 1, ind + 1, have)
             else:
-                self.call(self.const(node.dynamic), ind)
+                self.call(self.const(node.dynamic), ind + 1)
         if node.optional is not None:
             self.retry(ind)  # everything after it is unreachable
             return
         rest = node.catchall if node.catchall is not None else node.optcatch
         if rest is not None:
-            self.leaf(rest, i, ind, have, rest=True)
+            self.line(ind, f"r = parts[{i}:]")
+            self.line(ind, 'if "" not in r:')  # `//`: an empty part is never a value
+            self.leaf(rest, i, ind + 1, have, rest=True)
 
     def retry(self, ind: int) -> None:
         self.line(ind, f"return {self.slow}(path)" if self.slow else "return _RETRY")
 
     def statics(self, node: NodeLike, i: int, ind: int, have: frozenset[int]) -> None:
         children = node.static
+        if "" in children:  # NOTE: route ids drop empty segments; should one come, skip it
+            children = {name: child for name, child in children.items() if name}
+            if not children:
+                return
         if len(children) <= INLINE_STATIC and self.budget >= len(children):
             first = True
             for name, child in children.items():
@@ -164,7 +172,10 @@ class _Emitter:
                     self.call(self.const(child), ind + 1)
             return
         # PERF: one dict lookup however many children; the child's code is its own function.
-        self.line(ind, f"c = {self.const(children)}.get(s{i})")
+        self.line(ind, f"c = {self.const(node.static)}.get(s{i})")
+        if children is not node.static:
+            self.line(ind, f"if not s{i}:")
+            self.line(ind + 1, "c = None")
         self.line(ind, "if c is not None:")
         self.call("c", ind + 1)
 
@@ -189,7 +200,7 @@ class _Emitter:
             if kind is Kind.DYNAMIC or kind is Kind.OPTIONAL:
                 value = f"s{at}" if at in have else f"parts[{at}]"
             elif rest:
-                value = f"parts[{at}:]"
+                value = "r"  # parts[at:], the catch-all's parts
             else:
                 continue  # an optional catch-all that took nothing is absent
             items.append(f"{self.const(seg.name)}: {value}")
@@ -255,9 +266,9 @@ def _top_emitter(root: NodeLike, fallback: bool) -> _Emitter:
         "    m.spec = route",
         "    return m",
         # NOTE: a path to decode, or with a query, is matched by the walk (its parts are not
-        # the raw text), and so is one with an empty part: `//`, a trailing slash, or none
-        # before the first part. So below, no part but parts[0] is empty.
-        'if "%" in path or "?" in path or "#" in path or "//" in path:',
+        # the raw text), and so is one with a trailing slash or without a leading one. Below,
+        # an empty part (`//`) can only fail to match: it is never a value, nor static text.
+        'if "%" in path or "?" in path or "#" in path:',
         f"    return {slow}(path)",
         'parts = path.split("/")',
         "if parts[0] or not parts[-1]:",

@@ -42,9 +42,10 @@ _OPTCATCH = Kind.OPTIONAL_CATCHALL
 class _Node:
     """One node of the trie: the routes that end here, and the children by kind of segment.
 
-    Never changed once the matcher that made it is built: :meth:`Matcher.updated` copies the
-    nodes it changes. ``depth`` is the index in ``path.split("/")`` of the part its children
-    match; ``fn`` is its generated code, made on first use (:func:`.codegen.build`).
+    Never changed once the matcher that made it is built (:meth:`Matcher.updated` copies the
+    nodes it changes), but for ``fn``: its generated code, made on first use and kept, since it
+    depends only on the subtree (:func:`.codegen.build`). ``depth`` is the index in
+    ``path.split("/")`` of the part its children match.
     """
 
     __slots__ = ("end", "static", "dynamic", "optional", "catchall", "optcatch", "depth", "fn")
