@@ -148,13 +148,13 @@ class Controls:
         with self._lock:
             kept = [c for c in self._controls if c.id != control_id]
             removed = len(kept) != len(self._controls)
-            self._controls = kept
+            self._controls[:] = kept  # in place: the journal holds this list (with_testing)
         return removed
 
     def clear(self) -> int:
         with self._lock:
             count = len(self._controls)
-            self._controls = []
+            self._controls.clear()  # in place: the journal holds this list (with_testing)
             self._next = 1  # each test's controls are #1, #2, ... in messages
         return count
 
@@ -286,15 +286,16 @@ def with_testing(app: web.Application, handler: Handler) -> Handler:
     aiohttp skips its middleware chain, and with no control set a request pays one length check.
     """
     config = app[CONFIG]
-    if config.dev:
-        controls = app[CONTROLS] = Controls()
-        journal = app[JOURNAL] = Journal()
-        handler = _controlled(controls, handler)
+    if not config.dev:
+        return _with_cors(handler) if config.cors else handler
+    controls = app[CONTROLS] = Controls()
+    journal = app[JOURNAL] = Journal()
+    controlled = _controlled(controls, handler)
+    # PERF: the controls' list, whose len() is not a call to Controls.__len__. Without CORS the
+    # journal calls the controls only while one is set, and the handler itself otherwise.
     if config.cors:
-        handler = _with_cors(handler)
-    if config.dev:
-        handler = recording(handler, controls, journal)
-    return handler
+        return recording(_with_cors(controlled), controls._controls, journal)
+    return recording(handler, controls._controls, journal, controlled=controlled)
 
 
 def _controlled(controls: Controls, handler: Handler) -> Handler:

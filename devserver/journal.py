@@ -315,12 +315,14 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def recording(handler: Handler, controls: Sized | None = None,
-              journal: Journal | None = None) -> Handler:
+              journal: Journal | None = None, *, controlled: Handler | None = None) -> Handler:
     """``handler`` with every app request (not devserver's own) recorded in ``journal``
     (by default the request's ``app[JOURNAL]``).
 
     While ``controls`` (the test controls, anything with a length) is not empty, each request gets
-    a record of what they did to it (:func:`note`), kept on its entry.
+    a record of what they did to it (:func:`note`), kept on its entry, and is passed to
+    ``controlled`` instead of ``handler`` when it is given (PERF: with no control set, a request
+    then goes straight to ``handler``, without a wrapper that checks the controls again).
 
     PERF: a wrapped handler, not an aiohttp middleware: an app without middlewares skips
     aiohttp's middleware chain on every request. Recording is a clock read, a tuple and a deque
@@ -333,11 +335,14 @@ def recording(handler: Handler, controls: Sized | None = None,
         if path.startswith(_OWN_PREFIXES):  # is_own_path, PERF: without the call
             return await handler(request)
         notes = None
+        call = handler
         if controls is not None and len(controls):
             notes = request[NOTES] = _Notes()
+            if controlled is not None:
+                call = controlled
         started = time.perf_counter()
         try:
-            response = await handler(request)
+            response = await call(request)
         except web.HTTPException as exc:
             await _record(request, exc.status, started, notes, journal)
             raise
@@ -363,10 +368,14 @@ def recording(handler: Handler, controls: Sized | None = None,
         fields = (request.method, path, query, route, params, response.status, duration, b"", "",
                   request.headers, None, time.time())
         into = journal if journal is not None else request.app[JOURNAL]
-        with into._lock:
+        lock = into._lock
+        lock.acquire()  # PERF: not `with`, whose __enter__ and __exit__ are looked up and called
+        try:
             into._entries.append(fields)
             into._unread += 1
             into.total += 1
+        finally:
+            lock.release()
         return response
 
     return record
