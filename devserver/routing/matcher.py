@@ -43,12 +43,13 @@ class _Node:
     """One node of the trie: the routes that end here, and the children by kind of segment.
 
     Never changed once the matcher that made it is built (:meth:`Matcher.updated` copies the
-    nodes it changes), but for ``fn``: its generated code, made on first use and kept, since it
-    depends only on the subtree (:func:`.codegen.build`). ``depth`` is the index in
-    ``path.split("/")`` of the part its children match.
+    nodes it changes), but for ``fn`` and ``k``: its generated code and the values that code
+    reads, made on first use and kept, since they depend only on the subtree
+    (:func:`.codegen.build`). ``depth`` is the index in ``path.split("/")`` of the part its
+    children match.
     """
 
-    __slots__ = ("end", "static", "dynamic", "optional", "catchall", "optcatch", "depth", "fn")
+    __slots__ = ("end", "static", "dynamic", "optional", "catchall", "optcatch", "depth", "fn", "k")
 
     def __init__(self, depth: int) -> None:
         self.end: Route | None = None
@@ -58,7 +59,8 @@ class _Node:
         self.catchall: Route | None = None
         self.optcatch: Route | None = None
         self.depth = depth
-        self.fn: Callable[[list[str], int], Any] | None = None
+        self.fn: Callable[[list[str], int, tuple[object, ...]], Any] | None = None
+        self.k: tuple[object, ...] = ()  # the values fn reads (set with it)
 
     def copy(self) -> _Node:
         """A shallow copy to change: nodes shared with an older table are never mutated."""
@@ -66,7 +68,7 @@ class _Node:
         for name in _Node.__slots__:
             setattr(new, name, getattr(self, name))
         new.static = dict(self.static)
-        new.fn = None
+        new.fn, new.k = None, ()
         return new
 
     def empty(self) -> bool:
