@@ -160,6 +160,9 @@ APP: dict[str, str] = {
         import decimal
         import uuid
 
+        CIRCULAR = {"name": "loop"}
+        CIRCULAR["self"] = [CIRCULAR]
+
         CASES = {
             "json": {"json": {"a": [1, 2], "b": None}},
             "json_list": {"json": [1, "two"]},
@@ -193,6 +196,7 @@ APP: dict[str, str] = {
             "bad_headers": {"headers": {"X-A": "1\\r\\nX-Injected: 1"}},
             "bad_session": {"session": ["not", "a", "dict"]},
             "unserializable": {"json": {"x": object()}},
+            "circular": {"json": CIRCULAR},
             "list": [1, 2],
         }
 
@@ -768,6 +772,7 @@ def test_unknown_key_is_500_naming_it_and_suggesting(url: str, key: str, suggest
     ("bad_headers", ["X-A", "line break"]),
     ("bad_session", ["`session`", "dict"]),
     ("unserializable", ["`json`", "object"]),
+    ("circular", ["`json`", "Circular reference detected"]),
     ("list", ["returned list"]),
 ])
 def test_invalid_results_are_500s_that_say_why(url: str, case: str, words: list[str]) -> None:
