@@ -9,7 +9,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import devserver.routing
-from devserver.routing import InvalidPath, Kind, RouteFile, RouteTable, build_table, parse_route_id
+from devserver.routing import InvalidPath, Kind, Route, RouteFile, RouteTable, build_table, parse_route_id
 
 
 def match(table: RouteTable, path: str) -> tuple[str, dict[str, object]] | None:
@@ -226,6 +226,25 @@ def test_routes_carry_rank_files_params_and_status() -> None:
     assert docs is not None and docs.params == (("path", "catch-all"),)
     assert len(table) == 3
     assert table.problems == ()
+
+
+def test_routes_equal_the_records_spelled_out() -> None:
+    """A built route is the ``Route`` record its fields make, equal and hashed alike (the build
+    makes its records without the dataclass constructor)."""
+    table = build_table([
+        RouteFile("users/$id", "api", "app/api/users/$id.py"),
+        RouteFile("users/[id]", "page", "app/pages/users/[id].html"),
+        RouteFile("book-[id]", "page"),
+    ])
+    users = Route("users/$id", parse_route_id("users/$id").segments, has_api=True, has_page=True,
+                  api_file="app/api/users/$id.py", page_file="app/pages/users/[id].html",
+                  page_id="users/[id]")
+    book = parse_route_id("book-[id]")
+    lone = Route("book-[id]", book.segments, has_api=False, has_page=True, page_id="book-[id]",
+                 problems=book.problems)
+    assert list(table.routes) == [lone, users]
+    assert [hash(r) for r in table.routes] == [hash(lone), hash(users)]
+    assert [repr(r) for r in table.routes] == [repr(lone), repr(users)]
 
 
 def test_as_dict_is_plain_data() -> None:

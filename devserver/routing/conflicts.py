@@ -7,19 +7,24 @@ the URL shape they collide on; nothing here raises, because a conflict never sto
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
+from .precedence import END_RANK, Ranks
 from .routes import ParsedRoute, Problem, RouteFile, Severity, parse_route_id
 from .segments import Kind, Segment
 
 __all__ = ["Draft", "FileKey", "Parsed", "Shape", "file_key", "group_drafts", "group_files",
-           "note_prefixes", "pair_files", "parse_file", "related_shapes", "route_conflicts", "shape_of"]
+           "note_prefixes", "pair_files", "parse_file", "related_shapes", "route_conflicts",
+           "shape_conflicts", "shape_of"]
 
 
-@dataclass
+@dataclass(slots=True)
 class Draft:
-    """A route being assembled before it is frozen into a ``Route``."""
+    """A route being assembled before it is frozen into a ``Route``.
+
+    PERF: slots, because a build makes one per route file.
+    """
 
     id: str
     segments: tuple[Segment, ...]
@@ -29,10 +34,12 @@ class Draft:
     # PERF: computed once; the conflict rules read them for every pair they compare.
     shape: Shape = field(init=False, repr=False, compare=False)
     names: tuple[str, ...] = field(init=False, repr=False, compare=False)
+    ranks: Ranks = field(init=False, repr=False, compare=False)  # see precedence.sort_key
 
     def __post_init__(self) -> None:
         self.shape = shape_of(self.segments)
         self.names = tuple(s.name for s in self.segments if s.kind >= _DYNAMIC)
+        self.ranks = (*[s.rank for s in self.segments], END_RANK)
 
     def label(self) -> str:
         return " and ".join(_who(f) for f in (self.api, self.page) if f is not None)
@@ -42,7 +49,7 @@ class Draft:
         """The draft of one parsed file (PERF: takes its shape and names as parsed)."""
         d = cls.__new__(cls)
         d.id, d.segments, d.api, d.page, d.problems = p.id, p.segments, api, page, list(p.problems)
-        d.shape, d.names = p.shape, p.names
+        d.shape, d.names, d.ranks = p.shape, p.names, p.ranks
         return d
 
     def copy(self) -> Draft:
@@ -50,7 +57,7 @@ class Draft:
         d = Draft.__new__(Draft)
         d.id, d.segments, d.api, d.page, d.problems = (self.id, self.segments, self.api, self.page,
                                                        list(self.problems))
-        d.shape, d.names = self.shape, self.names
+        d.shape, d.names, d.ranks = self.shape, self.names, self.ranks
         return d
 
 
@@ -184,10 +191,24 @@ def route_conflicts(drafts: Sequence[Draft], notes: dict[Shape, set[Shape]] | No
     by_shape: dict[tuple[str, ...], list[Draft]] = defaultdict(list)
     for d in drafts:
         by_shape[d.shape].append(d)
+    shape_conflicts(by_shape, notes)
+
+
+# The last element of the shapes the prefix rules of ``shape_conflicts`` start from.
+_OPTIONAL_ENDS = frozenset({":rest*?", ":param?"})
+
+
+def shape_conflicts(by_shape: Mapping[Shape, Sequence[Draft]],
+                    notes: dict[Shape, set[Shape]] | None = None) -> None:
+    """``route_conflicts`` over drafts already grouped by shape (``by_shape[d.shape]`` holds ``d``),
+    the groups in the order of their drafts: what a build has at hand, without grouping again."""
     for shape, same in by_shape.items():
         if len(same) > 1:
             _add(same, _same_shape(shape, same))
-    for shape, same in by_shape.items():
+    # PERF: only a shape ending in an optional part can start a prefix rule; the others are
+    # skipped in one pass (their order among themselves is kept).
+    for shape in [s for s in by_shape if s and s[-1] in _OPTIONAL_ENDS]:
+        same = by_shape[shape]
         last = same[0].segments[-1] if same[0].segments else None
         prefix = shape[:-1]
         if last is not None and last.kind is Kind.OPTIONAL_CATCHALL:
@@ -202,7 +223,7 @@ def route_conflicts(drafts: Sequence[Draft], notes: dict[Shape, set[Shape]] | No
                     "note", "index-beside-optional",
                     f"{_labels(group)} {_both(group)} match {_url(prefix)}; {other.id} wins it "
                     "(a route that ends there outranks an optional segment)", group))
-    _name_notes(drafts, notes)
+    _name_notes(by_shape, notes)
 
 
 def related_shapes(shape: Shape) -> list[Shape]:
@@ -228,7 +249,7 @@ def note_prefixes(shape: Shape) -> list[Shape]:
     return [shape[: i + 1] for i, part in enumerate(shape) if part.startswith(":")]
 
 
-def _same_shape(shape: tuple[str, ...], same: list[Draft]) -> Problem:
+def _same_shape(shape: tuple[str, ...], same: Sequence[Draft]) -> Problem:
     if same[0].segments and same[0].segments[-1].kind.is_catchall:
         return _two_catchalls(shape[:-1], same)
     names = sorted({d.names for d in same})
@@ -241,13 +262,13 @@ def _same_shape(shape: tuple[str, ...], same: list[Draft]) -> Problem:
                     same)
 
 
-def _two_catchalls(prefix: tuple[str, ...], group: list[Draft]) -> Problem:
+def _two_catchalls(prefix: tuple[str, ...], group: Sequence[Draft]) -> Problem:
     return _problem("error", "two-catchalls",
                     f"{_labels(group)} are {_count(group)} catch-alls at one level ({_url((*prefix, '…'))}); "
                     "keep one", group)
 
 
-def _index_beside_optional_catchall(prefix: tuple[str, ...], other: Draft, same: list[Draft],
+def _index_beside_optional_catchall(prefix: tuple[str, ...], other: Draft, same: Sequence[Draft],
                                     last: Segment) -> Problem:
     group = [other, *same]
     return _problem(
@@ -256,27 +277,41 @@ def _index_beside_optional_catchall(prefix: tuple[str, ...], other: Draft, same:
         f"zero segments; remove one, or make the catch-all required (`[...{last.name}]`)", group)
 
 
-def _name_notes(drafts: Sequence[Draft], notes: dict[Shape, set[Shape]] | None) -> None:
+def _name_notes(by_shape: Mapping[Shape, Sequence[Draft]], notes: dict[Shape, set[Shape]] | None) -> None:
     """Note routes that name one dynamic position differently (`users/[id]`, `users/[uid]/posts`)."""
     # NOTE: a prefix ending in a parameter's shape (`:param`, `:rest*`, ...) names its kind too.
-    seen: dict[tuple[str, ...], dict[str, Draft]] = defaultdict(dict)
-    for d in drafts:
-        if not d.names:
-            continue
-        for i, seg in enumerate(d.segments):
-            if seg.kind >= _DYNAMIC:
-                prefix = d.shape[: i + 1]
-                seen[prefix].setdefault(seg.name, d)
+    seen: dict[tuple[str, ...], dict[str, Draft]] = {}
+    for shape, same in by_shape.items():
+        for d in same:
+            if not d.names:
+                continue
+            for i, seg in enumerate(d.segments):
+                name = seg.param
+                if not name:
+                    continue
+                prefix = shape[: i + 1]
+                # PERF: most prefixes belong to one route: one lookup, and new containers only
+                # for a new prefix.
+                named = seen.get(prefix)
+                if named is None:
+                    seen[prefix] = {name: d}
+                elif name not in named:
+                    named[name] = d
                 if notes is not None:
-                    notes.setdefault(prefix, set()).add(d.shape)
+                    shapes = notes.get(prefix)
+                    if shapes is None:
+                        notes[prefix] = {shape}
+                    else:
+                        shapes.add(shape)
     for prefix, named in seen.items():
-        group = list(named.values())
-        if len(named) > 1 and len({d.shape for d in group}) > 1:
-            names = ", ".join(f"`{n}`" for n in sorted(named))
-            _add(group, _problem(
-                "note", "param-names-differ",
-                f"{_labels(group)} name the parameter at {_url(prefix)} differently ({names}); "
-                "allowed: each route gets its own names", group))
+        if len(named) > 1:
+            group = list(named.values())
+            if len({d.shape for d in group}) > 1:
+                names = ", ".join(f"`{n}`" for n in sorted(named))
+                _add(group, _problem(
+                    "note", "param-names-differ",
+                    f"{_labels(group)} name the parameter at {_url(prefix)} differently ({names}); "
+                    "allowed: each route gets its own names", group))
 
 
 def _both(drafts: Sequence[Draft]) -> str:

@@ -12,11 +12,13 @@ from collections.abc import Sequence
 
 from .segments import Kind, Segment
 
-__all__ = ["SortKey", "sort_key"]
+__all__ = ["END_RANK", "Ranks", "SortKey", "sort_key"]
 
-SortKey = tuple[tuple[tuple[int, str], ...], str]
+Ranks = tuple[tuple[int, str], ...]  # each segment's Segment.rank, then END_RANK
+SortKey = tuple[Ranks, str]
 
-_END = (int(Kind.END), "")
+# The rank of "the route ends here", after a route's last segment: it outranks every segment.
+END_RANK = (int(Kind.END), "")
 
 
 def sort_key(route_id: str, segments: Sequence[Segment]) -> SortKey:
@@ -27,4 +29,4 @@ def sort_key(route_id: str, segments: Sequence[Segment]) -> SortKey:
     True
     """
     # NOTE: see Segment.rank: static text only makes the order total.
-    return (*[s.rank for s in segments], _END), route_id
+    return (*[s.rank for s in segments], END_RANK), route_id

@@ -69,6 +69,7 @@ class Segment:
     # PERF: derived once here, read for every route by the conflict rules and the sort key.
     key: str = field(init=False, repr=False, compare=False)  # see shape()
     rank: tuple[int, str] = field(init=False, repr=False, compare=False)  # see precedence.py
+    param: str = field(init=False, repr=False, compare=False)  # the name if a parameter, else ""
 
     def __post_init__(self) -> None:
         static = self.kind is Kind.STATIC
@@ -76,6 +77,7 @@ class Segment:
         # NOTE: static text is part of the rank only to make the order total; two different
         # static segments can never both match one path segment, so their order is never seen.
         object.__setattr__(self, "rank", (int(self.kind), self.name if static else ""))
+        object.__setattr__(self, "param", "" if static else self.name)
 
     def shape(self) -> str:
         """The segment with parameter names erased: two routes of one shape match the same URLs."""

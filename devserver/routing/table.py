@@ -28,24 +28,29 @@ from .conflicts import (
     note_prefixes,
     parse_file,
     related_shapes,
-    route_conflicts,
+    shape_conflicts,
 )
 from .explain import Explanation, explain_path
 from .matcher import Match, Matcher, TrieKey, structurally_valid, trie_key
 from .paths import InvalidPath, normalize_raw, split_path
-from .precedence import SortKey, sort_key
-from .routes import Problem, Route, RouteFile
+from .precedence import Ranks
+from .routes import Problem, Route, RouteFile, make_route
 
 __all__ = ["RouteTable", "build_table"]
 
 _SEVERITY_ORDER = {"error": 0, "warning": 1, "note": 2}
 
-# A route's place in the table: its precedence key, then its place among the drafts of its
-# shape (two drafts of one id and shape, an API and a lone page, tie on the key alone).
-OrderKey = tuple[SortKey, int]
-Entry = tuple[OrderKey, Route]
-_key_of = itemgetter(0)
-_route_of = itemgetter(1)
+# A route with its place in the table: ``(ranks, route id, i, route)``. The ranks and the id are
+# ``precedence.sort_key``; ``i`` is the route's place among the drafts of its shape (two drafts
+# of one id and shape, an API and a lone page, tie on the key alone). Keys are unique, so entries
+# compare without ever comparing two routes; and as ranks tell shapes apart, the entries of one
+# shape and id are next to each other in rank order (see ``_Index.entries_of``).
+# PERF: one tuple per route (the ranks come parsed): a build makes 10,000 of them, and the
+# collector walks every one.
+Entry = tuple[Ranks, str, int, Route]
+_route_of = itemgetter(3)
+_draft_index = itemgetter(2)
+_first = itemgetter(0)
 _id_of = attrgetter("id")
 
 
@@ -202,27 +207,22 @@ def old_files(table: RouteTable) -> list[RouteFile]:
     return list(table._index.files) if table._index is not None else []
 
 
-def _freeze(d: Draft) -> Route:
-    return Route(
-        id=d.id,
-        segments=d.segments,
-        has_api=d.api is not None,
-        has_page=d.page is not None,
-        api_file=d.api.file if d.api is not None else None,
-        page_file=d.page.file if d.page is not None else None,
-        page_id=d.page.id if d.page is not None else None,
-        problems=tuple(d.problems),
-    )
-
-
 def _entries(drafts: Sequence[Draft]) -> list[Entry]:
-    return [((sort_key(d.id, d.segments), i), _freeze(d)) for i, d in enumerate(drafts)]
+    """The entries of one shape's drafts (see ``Entry``)."""
+    return [(d.ranks, d.id, i, _freeze(d)) for i, d in enumerate(drafts)]
+
+
+def _freeze(d: Draft) -> Route:
+    api, page = d.api, d.page
+    return make_route(d.id, d.segments, api is not None, page is not None,
+                      api.file if api is not None else None, page.file if page is not None else None,
+                      page.id if page is not None else None, tuple(d.problems))
 
 
 def _ordered_problems(entries: Iterable[Entry]) -> tuple[Problem, ...]:
     problems: dict[Problem, None] = {}
-    for _key, route in entries:
-        problems.update(dict.fromkeys(route.problems))
+    for entry in entries:
+        problems.update(dict.fromkeys(entry[3].problems))
     return tuple(sorted(problems, key=lambda p: (_SEVERITY_ORDER[p.severity], p.routes, p.rule)))
 
 
@@ -233,16 +233,14 @@ class _Index:
     a dict of 10,000 entries is a fraction of a millisecond; re-deriving them is not).
     """
 
-    __slots__ = ("files", "counts", "groups", "built", "notes", "order", "fallback", "flagged")
+    __slots__ = ("files", "counts", "groups", "notes", "order", "fallback", "flagged")
 
     def __init__(self, files: tuple[RouteFile, ...], counts: Counter[RouteFile],
-                 groups: dict[Shape, list[Parsed]], built: dict[Shape, list[Entry]],
-                 notes: dict[Shape, set[Shape]], order: list[Entry], fallback: list[Entry],
-                 flagged: list[Entry]) -> None:
+                 groups: dict[Shape, list[Parsed]], notes: dict[Shape, set[Shape]],
+                 order: list[Entry], fallback: list[Entry], flagged: list[Entry]) -> None:
         self.files = files  # the files as given, for the next build's diff
         self.counts = counts  # file -> how many times it was given
         self.groups = groups  # shape -> its parsed files, deduplicated, sorted by file_key
-        self.built = built  # shape -> its routes with their order keys
         # A parameter prefix -> the shapes that start with it (at least; see note_prefixes).
         self.notes = notes
         self.order = order  # every route with its order key, in rank order
@@ -253,17 +251,16 @@ class _Index:
     def build(files: tuple[RouteFile, ...]) -> RouteTable:
         """The full build: every file parsed, paired, checked, ordered and compiled."""
         counts = Counter(files)
-        groups = group_files(parse_file(f) for f in counts)
+        groups = group_files(map(parse_file, counts))
         shapes = sorted(groups, key=lambda shape: groups[shape][0][0])
         drafts = {shape: group_drafts(groups[shape]) for shape in shapes}
         notes: dict[Shape, set[Shape]] = {}
-        route_conflicts([d for shape in shapes for d in drafts[shape]], notes)
-        built = {shape: _entries(ds) for shape, ds in drafts.items()}
-        order = [entry for entries in built.values() for entry in entries]
-        order.sort(key=_key_of)
-        flagged = [e for e in order if e[1].problems]
-        fallback = [e for e in flagged if not structurally_valid(e[1])]  # valid: no problems
-        index = _Index(files, counts, groups, built, notes, order, fallback, flagged)
+        shape_conflicts(drafts, notes)
+        order = [entry for ds in drafts.values() for entry in _entries(ds)]
+        order.sort()
+        flagged = [e for e in order if e[3].problems]
+        fallback = [e for e in flagged if not structurally_valid(e[3])]  # valid: no problems
+        index = _Index(files, counts, groups, notes, order, fallback, flagged)
         routes = tuple(map(_route_of, order))
         return RouteTable(routes, _ordered_problems(flagged), Matcher(routes), index)
 
@@ -286,7 +283,7 @@ class _Index:
             counts[f] += 1
             if counts[f] == 1:
                 shape, entry = parse_file(f)
-                groups[shape] = sorted([*groups.get(shape, ()), entry], key=_key_of)
+                groups[shape] = sorted([*groups.get(shape, ()), entry], key=_first)
                 touched.add(shape)
         for f in removed:
             counts[f] -= 1
@@ -304,6 +301,23 @@ class _Index:
         changed = self._related(touched, groups, notes)
         needed = self._related(changed, groups, notes)
         return self._rebuilt(files, counts, groups, notes, changed, needed, matcher, by_id)
+
+    def entries_of(self, shape: Shape) -> list[Entry]:
+        """The entries of ``shape``'s drafts, in the order of its drafts.
+
+        A draft takes its id and ranks from one of its files, and ranks tell shapes apart, so
+        these are the entries keyed by the ranks and id of one of the shape's files: a run of
+        ``order`` each (see ``Entry``).
+        """
+        found: list[Entry] = []
+        order = self.order
+        for ranks, route_id in dict.fromkeys((p.ranks, p.id) for _key, _f, p in self.groups.get(shape, ())):
+            at = bisect_left(order, (ranks, route_id))  # a key's prefix sorts before the key
+            while at < len(order) and order[at][0] == ranks and order[at][1] == route_id:
+                found.append(order[at])
+                at += 1
+        found.sort(key=_draft_index)
+        return found
 
     def _notes_after(self, touched: set[Shape], groups: Mapping[Shape, object]) -> dict[Shape, set[Shape]]:
         notes = dict(self.notes)
@@ -338,32 +352,30 @@ class _Index:
         # Conflicts over the needed drafts, in the order a full build would see them.
         shapes = sorted((s for s in needed if s in groups), key=lambda s: groups[s][0][0])
         drafts = {shape: group_drafts(groups[shape]) for shape in shapes}
-        route_conflicts([d for shape in shapes for d in drafts[shape]])
-        built = dict(self.built)
+        shape_conflicts(drafts)
         gone: list[Entry] = []
         new: list[Entry] = []
         for shape in changed:
-            gone.extend(built.pop(shape, ()))
+            gone.extend(self.entries_of(shape))
             if shape in drafts:
-                built[shape] = _entries(drafts[shape])
-                new.extend(built[shape])
+                new.extend(_entries(drafts[shape]))
         order = _replace(self.order, gone, new)
-        fallback = _replace(self.fallback, [e for e in gone if not structurally_valid(e[1])],
-                            [e for e in new if not structurally_valid(e[1])])
-        flagged = _replace(self.flagged, [e for e in gone if e[1].problems],
-                           [e for e in new if e[1].problems])
-        index = _Index(files, counts, groups, built, notes, order, fallback, flagged)
+        fallback = _replace(self.fallback, [e for e in gone if not structurally_valid(e[3])],
+                            [e for e in new if not structurally_valid(e[3])])
+        flagged = _replace(self.flagged, [e for e in gone if e[3].problems],
+                           [e for e in new if e[3].problems])
+        index = _Index(files, counts, groups, notes, order, fallback, flagged)
         routes = tuple(map(_route_of, order))
         slots: dict[TrieKey, Route | None] = {
-            trie_key(route): None for _key, route in gone if structurally_valid(route)}
-        for _key, route in sorted(new, key=_key_of, reverse=True):
+            trie_key(route): None for route in map(_route_of, gone) if structurally_valid(route)}
+        for route in map(_route_of, sorted(new, reverse=True)):
             if structurally_valid(route):
                 slots[trie_key(route)] = route  # the last written is the first in rank order
-        matcher = matcher.updated(slots, [route for _key, route in fallback])
+        matcher = matcher.updated(slots, list(map(_route_of, fallback)))
         by_id = dict(by_id)  # the last route of an id wins; all routes of one id share a shape
-        for _key, route in gone:
+        for route in map(_route_of, gone):
             by_id.pop(route.id, None)
-        for _key, route in sorted(new, key=_key_of):
+        for route in map(_route_of, sorted(new)):
             by_id[route.id] = route
         table = RouteTable(routes, _ordered_problems(flagged), matcher, index, by_id)
         table._changes = tuple(map(_route_of, gone)), tuple(map(_route_of, new))
@@ -398,10 +410,10 @@ def _replace(entries: list[Entry], gone: Iterable[Entry], new: Iterable[Entry]) 
     """A copy of ``entries`` (in key order) without ``gone`` and with ``new``, still in order."""
     out = list(entries)
     for entry in gone:
-        at = bisect_left(out, entry[0], key=_key_of)
-        while out[at][1] is not entry[1]:
+        at = bisect_left(out, entry)
+        while out[at][3] is not entry[3]:
             at += 1
         del out[at]
     for entry in new:
-        out.insert(bisect_left(out, entry[0], key=_key_of), entry)
+        out.insert(bisect_left(out, entry), entry)
     return out
