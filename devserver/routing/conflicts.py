@@ -62,6 +62,7 @@ class Draft:
 
 
 _DYNAMIC = Kind.DYNAMIC
+_new_draft = object.__new__
 Shape = tuple[str, ...]
 # pair_files' order of files: by kind (APIs first), id, then file.
 FileKey = tuple[str, str, str]
@@ -124,9 +125,16 @@ def _first(entry: Parsed) -> FileKey:
 
 def group_drafts(group: Sequence[Parsed]) -> list[Draft]:
     """The drafts of one shape group (sorted by ``file_key``), with their pairing problems."""
-    if len(group) == 1:  # PERF: most shapes have one file, which is its own route
+    if len(group) == 1:  # PERF: most shapes have one file, which is its own route (Draft.of, inlined)
         _key, f, p = group[0]
-        return [Draft.of(p, f, None) if f.kind == "api" else Draft.of(p, None, f)]
+        d = _new_draft(Draft)
+        d.id, d.segments, d.problems, d.shape, d.names, d.ranks = p.id, p.segments, list(p.problems), \
+            p.shape, p.names, p.ranks
+        if f.kind == "api":
+            d.api, d.page = f, None
+        else:
+            d.api, d.page = None, f
+        return [d]
     return _drafts_for_group([(f, p) for _key, f, p in group])
 
 

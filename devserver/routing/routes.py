@@ -149,13 +149,14 @@ class Route:
 _route_new = object.__new__
 
 
-def _setter(name: str) -> Callable[[Route, object], None]:
-    return cast(Callable[[Route, object], None], getattr(Route, name).__set__)
+def _setter(cls: type, name: str) -> Callable[[object, object], None]:
+    """The store of one slot of ``cls``, past a frozen dataclass's ``__setattr__``."""
+    return cast(Callable[[object, object], None], getattr(cls, name).__set__)
 
 
-_set_id, _set_segments, _set_has_api, _set_has_page = map(_setter, ("id", "segments", "has_api", "has_page"))
-_set_api_file, _set_page_file, _set_page_id, _set_problems = map(
-    _setter, ("api_file", "page_file", "page_id", "problems"))
+_set_id, _set_segments, _set_has_api, _set_has_page, _set_api_file, _set_page_file, _set_page_id, \
+    _set_problems = (_setter(Route, name) for name in (
+        "id", "segments", "has_api", "has_page", "api_file", "page_file", "page_id", "problems"))
 
 
 def make_route(id: str, segments: tuple[Segment, ...], has_api: bool, has_page: bool,  # noqa: A002
@@ -172,6 +173,18 @@ def make_route(id: str, segments: tuple[Segment, ...], has_api: bool, has_page: 
     _set_page_id(route, page_id)
     _set_problems(route, problems)
     return route
+
+
+_set_file_id, _set_file_kind, _set_file_file = (_setter(RouteFile, name) for name in ("id", "kind", "file"))
+
+
+def api_file(route_id: str) -> RouteFile:
+    """``RouteFile(route_id)`` (an API with no file name), made faster like ``make_route``."""
+    f: RouteFile = _route_new(RouteFile)
+    _set_file_id(f, route_id)
+    _set_file_kind(f, "api")
+    _set_file_file(f, None)
+    return f
 
 
 def _label(route_id: str, file: str | None) -> str:

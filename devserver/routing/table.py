@@ -13,7 +13,7 @@ from __future__ import annotations
 import gc
 import weakref
 from bisect import bisect_left
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from operator import attrgetter, itemgetter
@@ -24,7 +24,6 @@ from .conflicts import (
     Parsed,
     Shape,
     group_drafts,
-    group_files,
     note_prefixes,
     parse_file,
     related_shapes,
@@ -34,7 +33,7 @@ from .explain import Explanation, explain_path
 from .matcher import Match, Matcher, TrieKey, structurally_valid, trie_key
 from .paths import InvalidPath, normalize_raw, split_path
 from .precedence import Ranks
-from .routes import Problem, Route, RouteFile, make_route
+from .routes import Problem, Route, RouteFile, api_file, make_route, parse_route_id
 
 __all__ = ["RouteTable", "build_table"]
 
@@ -171,8 +170,13 @@ def build_table(entries: Iterable[str | RouteFile], *, previous: RouteTable | No
     """
     given = tuple(entries)
     # PERF: files from discovery are all RouteFile; checking the set of types stays in C.
-    files = cast(tuple[RouteFile, ...], given) if set(map(type, given)) <= {RouteFile} else tuple(
-        e if isinstance(e, RouteFile) else RouteFile(e) for e in given)
+    types = set(map(type, given))
+    if types <= {RouteFile}:
+        files = cast(tuple[RouteFile, ...], given)
+    elif types == {str}:  # PERF: bare ids, as in the benchmarks and tests, each made in C calls
+        files = tuple(map(api_file, cast(tuple[str, ...], given)))
+    else:
+        files = tuple(e if isinstance(e, RouteFile) else RouteFile(e) for e in given)
     with _gc_paused():
         if previous is not None and previous._index is not None:
             updated = previous._index.updated(files, previous._matcher, previous._by_id)
@@ -251,12 +255,21 @@ class _Index:
     def build(files: tuple[RouteFile, ...]) -> RouteTable:
         """The full build: every file parsed, paired, checked, ordered and compiled."""
         counts = Counter(files)
-        groups = group_files(map(parse_file, counts))
-        shapes = sorted(groups, key=lambda shape: groups[shape][0][0])
-        drafts = {shape: group_drafts(groups[shape]) for shape in shapes}
+        # NOTE: parse_file and group_files, inlined (PERF: two Python calls and a tuple less per file).
+        groups: dict[Shape, list[Parsed]] = defaultdict(list)
+        for f in counts:
+            p = parse_route_id(f.id, f.file)
+            groups[p.shape].append(((f.kind, f.id, f.file or ""), f, p))
+        for group in groups.values():
+            if len(group) > 1:
+                group.sort(key=_first)
+        # The groups in the order of their first file by file_key (PERF: the keys taken in C).
+        keys = map(_first, map(_first, groups.values()))
+        firsts = sorted(zip(keys, groups.values(), strict=True), key=_first)
+        drafts = {group[0][2].shape: group_drafts(group) for _key, group in firsts}
         notes: dict[Shape, set[Shape]] = {}
         shape_conflicts(drafts, notes)
-        order = [entry for ds in drafts.values() for entry in _entries(ds)]
+        order = [(d.ranks, d.id, i, _freeze(d)) for ds in drafts.values() for i, d in enumerate(ds)]
         order.sort()
         flagged = [e for e in order if e[3].problems]
         fallback = [e for e in flagged if not structurally_valid(e[3])]  # valid: no problems
