@@ -37,6 +37,7 @@ import os
 import platform
 import random
 import statistics
+import subprocess
 import sys
 import time
 from collections.abc import Coroutine, Sequence
@@ -547,7 +548,8 @@ def build_ms(adapter: Adapter, routes: Sequence[RouteDef]) -> tuple[Any, float]:
 
 
 def devserver_build_ms(size: int, repeats: int) -> list[float]:
-    """Wall time of ``build_table`` on ``size`` generated route ids, ``repeats`` times."""
+    """Wall time of ``build_table`` on ``size`` generated route ids, ``repeats`` times in this
+    process (warm: the routing package's caches of segment spellings hold the table's already)."""
     ids = [r.spell("[{}]", "[...{}]", lead="") for r in generate_routes(size)]
     times = []
     for _ in range(repeats):
@@ -556,6 +558,29 @@ def devserver_build_ms(size: int, repeats: int) -> list[float]:
         build_table(ids)
         times.append((time.perf_counter_ns() - t0) / 1e6)
     return times
+
+
+_COLD_BUILD = """
+import gc, sys, time
+sys.path[:0] = [{here!r}, {repo!r}]
+from router_bench import generate_routes
+from devserver.routing import build_table
+ids = [r.spell("[{{}}]", "[...{{}}]", lead="") for r in generate_routes({size})]
+gc.collect()
+t0 = time.perf_counter_ns()
+build_table(ids)
+print((time.perf_counter_ns() - t0) / 1e6)
+"""
+
+
+def devserver_cold_build_ms(size: int, repeats: int) -> list[float]:
+    """The first ``build_table`` in a fresh process (as a worker's cold start makes it: no cache
+    warm), ``repeats`` processes; imports and the ids are made before the clock starts."""
+    here = Path(__file__).resolve().parent
+    code = _COLD_BUILD.format(here=str(here), repo=str(here.parent), size=size)
+    return [float(subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
+                                 text=True).stdout.strip().splitlines()[-1])
+            for _ in range(repeats)]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -576,8 +601,8 @@ def machine() -> str:
 
 
 def report(args: argparse.Namespace, results: dict[str, dict[int, Trial]], builds: dict[str, float],
-           kinds: dict[str, list[Trial]], dev_build: list[float], checked: int,
-           load_before: tuple[float, float, float]) -> None:
+           kinds: dict[str, list[Trial]], dev_build: list[float], cold_build: list[float],
+           checked: int, load_before: tuple[float, float, float]) -> None:
     sizes = args.sizes
     last = sizes[-1]
     print(f"\n## Router benchmark{' (--quick: a smoke run, rough timings)' if args.quick else ''}\n")
@@ -598,7 +623,9 @@ def report(args: argparse.Namespace, results: dict[str, dict[int, Trial]], build
     for name, trials in kinds.items():
         print(f"| {name} | " + " | ".join(fmt_ns(t.median) for t in trials) + " |")
     print(f"\ndevserver `build_table` of {last:,} route ids: median {statistics.median(dev_build):,.0f} ms "
-          f"(min {min(dev_build):,.0f}, max {max(dev_build):,.0f}, {len(dev_build)} builds)")
+          f"(min {min(dev_build):,.0f}, max {max(dev_build):,.0f}, {len(dev_build)} builds in one process); "
+          f"the first build in a fresh process: median {statistics.median(cold_build):,.0f} ms "
+          f"(min {min(cold_build):,.0f}, max {max(cold_build):,.0f}, {len(cold_build)} processes)")
     print(f"\n{CHECK_LINE}: {checked:,} answers checked before timing\n")
     print("### How each router is called\n")
     for a in ADAPTERS:
@@ -649,7 +676,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     time_rounds([t for per_kind in kinds.values() for t in per_kind], max(3, args.rounds // 3),
                 round_ns // 5)
     dev_build = devserver_build_ms(args.sizes[-1], 3 if args.quick else 7)
-    report(args, results, builds, kinds, dev_build, checked, load_before)
+    cold_build = devserver_cold_build_ms(args.sizes[-1], 1 if args.quick else 5)
+    report(args, results, builds, kinds, dev_build, cold_build, checked, load_before)
     return 0
 
 
