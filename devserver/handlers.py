@@ -30,6 +30,11 @@ class HandlerFailure(Exception):
         self.message = message
         self.exc = exc
 
+    @classmethod
+    def of(cls, exc: BaseException) -> HandlerFailure:
+        """The failure for what a user's function raised, named by its type."""
+        return cls(f"{type(exc).__name__}: {exc}", exc)
+
 
 async def _invoke(handler: BoundHandler, req: Req) -> Any:
     if handler.is_async:
@@ -50,7 +55,7 @@ def checked(value: object, where: str) -> Result | web.StreamResponse:
     except ResultError as exc:
         raise HandlerFailure(str(exc)) from None
     except (Exception, SystemExit) as exc:  # noqa: BLE001 - a user's Mapping may raise anything
-        raise HandlerFailure(f"{type(exc).__name__}: {exc}", exc) from None
+        raise HandlerFailure.of(exc) from None
 
 
 async def call_raw(handler: BoundHandler, req: Req) -> Any:
@@ -63,7 +68,7 @@ async def call_raw(handler: BoundHandler, req: Req) -> Any:
     except web.HTTPException:
         raise
     except (Exception, SystemExit) as exc:  # noqa: BLE001 - a user's handler may raise anything
-        raise HandlerFailure(f"{type(exc).__name__}: {exc}", exc) from None
+        raise HandlerFailure.of(exc) from None
 
 
 async def run_preflight(state: AppState, req: Req) -> dict[str, Any]:
@@ -77,7 +82,7 @@ async def run_preflight(state: AppState, req: Req) -> dict[str, Any]:
     except web.HTTPException:
         raise
     except (Exception, SystemExit) as exc:  # noqa: BLE001
-        raise HandlerFailure(f"{type(exc).__name__}: {exc}", exc) from None
+        raise HandlerFailure.of(exc) from None
     if value is None:
         return {}
     if not isinstance(value, Mapping):

@@ -349,7 +349,8 @@ def recording(handler: Handler, controls: Sized | None = None,
         except Exception:
             await _record(request, 500, started, notes, journal)  # aiohttp answers 500 for it
             raise
-        if request.body_exists or notes is not None or path.startswith("/_public/"):
+        # NOTE: a /_public/ file has no match left by the dispatcher; _matched gives it no route.
+        if request.body_exists or notes is not None:
             await _record(request, response.status, started, notes, journal)
             return response
         # PERF: a request without a body, that no control touched (a GET, as a rule): _store's
