@@ -23,7 +23,7 @@ from .controls import with_testing
 from .errorpages import ErrorInfo, error_response, from_exception, own_templates, source_context
 from .handlers import HandlerFailure, call_raw, checked, override_method, run_preflight
 from .internal import handle_internal, is_internal
-from .journal import MATCHED
+from .journal import MATCHED, SEEN
 from .keys import CONFIG, LIVE, OWN_TEMPLATES, PAGES, STATE
 from .live import LiveHub, client_snippet
 from .loader import BoundHandler, LoadError
@@ -164,7 +164,8 @@ async def _dispatch(config: Config, current: CurrentState, fast_routes: _FastRou
                       preference(request.headers.get("Accept")))
     # The journal records this match instead of matching again. PERF: into the request's own
     # dict: `request[MATCHED] = ...` is a Python call (aiohttp's __setitem__ checks the key).
-    request._state[MATCHED] = match
+    kept = request._state
+    kept[MATCHED] = match
     if match is None:
         return _not_found(request, state, preference(request.headers.get("Accept")))
     route = match.spec
@@ -181,6 +182,7 @@ async def _dispatch(config: Config, current: CurrentState, fast_routes: _FastRou
         # response. Anything else goes on as _serve would, from the handler's return value.
         pref = preference(headers.get("Accept")) if fast.has_page else None
         if pref is None or not _wants_page(route, pref):
+            kept[SEEN] = (match, headers, raw)  # for the journal, which would read them again
             req = make_req("GET", request.path, match.params,
                            flatten(request.query) if "?" in raw else {}, headers, {}, {}, request)
             try:
