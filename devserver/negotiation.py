@@ -7,7 +7,7 @@ the two, the most specific range in the header decides its quality (RFC 9110 §1
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 __all__ = ["Preference", "preference"]
@@ -19,14 +19,13 @@ class Preference:
 
     html: float
     json: float
+    # PERF: worked out once (preference() caches its answers), not by a property on every read.
+    wants_json: bool = field(init=False, repr=False, compare=False)
+    html_acceptable: bool = field(init=False, repr=False, compare=False)
 
-    @property
-    def wants_json(self) -> bool:
-        return self.json > self.html
-
-    @property
-    def html_acceptable(self) -> bool:
-        return self.html > 0
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "wants_json", self.json > self.html)
+        object.__setattr__(self, "html_acceptable", self.html > 0)
 
 
 _NO_HEADER = Preference(1.0, 0.5)
