@@ -14,8 +14,9 @@ from .precedence import END_RANK, Ranks
 from .routes import ParsedRoute, Problem, RouteFile, Severity, parse_route_id
 from .segments import Kind, Segment
 
-__all__ = ["Draft", "FileKey", "Parsed", "Shape", "file_key", "group_drafts", "group_files",
-           "note_prefixes", "pair_files", "parse_file", "related_shapes", "route_conflicts",
+__all__ = ["Draft", "FileKey", "Group", "Notes", "Parsed", "Shape", "add_member", "file_key",
+           "group_drafts", "group_files", "group_key", "members", "note_members", "note_prefixes",
+           "pair_files", "parsed_key", "parse_file", "related_shapes", "route_conflicts",
            "shape_conflicts", "shape_of"]
 
 
@@ -66,7 +67,37 @@ _new_draft = object.__new__
 Shape = tuple[str, ...]
 # pair_files' order of files: by kind (APIs first), id, then file.
 FileKey = tuple[str, str, str]
-Parsed = tuple[FileKey, RouteFile, ParsedRoute]
+Parsed = tuple[RouteFile, ParsedRoute]
+# The parsed files of one shape, sorted by ``file_key``: a lone file's ``Parsed`` itself, else a
+# list of them. PERF: most shapes have one file; a build keeps one group per shape, and the
+# collector walks each container it keeps (no list, and no file key tuple, per file).
+Group = Parsed | list[Parsed]
+# A parameter prefix -> the shapes that start with it: the one shape itself, or a set of two or
+# more (PERF: most prefixes belong to one shape; no set for them).
+Notes = dict[Shape, Shape | set[Shape]]
+
+
+def note_members(shapes: Shape | set[Shape] | None) -> Iterable[Shape]:
+    """The shapes of one entry of ``Notes`` (None: no entry)."""
+    if shapes is None:
+        return ()
+    return shapes if isinstance(shapes, set) else (shapes,)
+
+
+def members(group: Group) -> Sequence[Parsed]:
+    """The parsed files of ``group``, in order."""
+    return group if isinstance(group, list) else (group,)
+
+
+def add_member(groups: dict[Shape, Group], shape: Shape, entry: Parsed) -> None:
+    """Add ``entry`` to the group of ``shape`` (at the end: the caller keeps the order)."""
+    group = groups.get(shape)
+    if group is None:
+        groups[shape] = entry
+    elif isinstance(group, list):
+        group.append(entry)
+    else:
+        groups[shape] = [group, entry]
 
 
 def shape_of(segments: Sequence[Segment]) -> Shape:
@@ -94,39 +125,38 @@ def pair_files(files: Iterable[RouteFile]) -> list[Draft]:
     """
     groups = group_files(parse_file(f) for f in set(files))
     drafts: list[Draft] = []
-    for group in sorted(groups.values(), key=lambda g: g[0][0]):
+    for group in groups.values():
         drafts.extend(group_drafts(group))
     return drafts
 
 
 def parse_file(f: RouteFile) -> tuple[Shape, Parsed]:
     p = parse_route_id(f.id, f.file)
-    return p.shape, ((f.kind, f.id, f.file or ""), f, p)
+    return p.shape, (f, p)
 
 
-def group_files(parsed: Iterable[tuple[Shape, Parsed]]) -> dict[Shape, list[Parsed]]:
-    """Parsed files by shape, each group sorted by ``file_key``.
+def parsed_key(entry: Parsed) -> FileKey:
+    return file_key(entry[0])
 
-    PERF: sorting each small group, then the groups by their first key, gives the order of one
-    sort of every file, for less than the cost of that sort.
-    """
-    groups: dict[Shape, list[Parsed]] = defaultdict(list)
-    for shape, entry in parsed:
-        groups[shape].append(entry)
-    for group in groups.values():
-        if len(group) > 1:
-            group.sort(key=_first)
+
+def group_key(group: Group) -> FileKey:
+    """The ``file_key`` of the first file of ``group`` (groups are ordered by it)."""
+    return file_key(group[0][0] if isinstance(group, list) else group[0])
+
+
+def group_files(parsed: Iterable[tuple[Shape, Parsed]]) -> dict[Shape, Group]:
+    """Parsed files by shape, each group sorted by ``file_key``, the groups by their first file's."""
+    entries = sorted(parsed, key=lambda e: file_key(e[1][0]))
+    groups: dict[Shape, Group] = {}
+    for shape, entry in entries:
+        add_member(groups, shape, entry)
     return groups
 
 
-def _first(entry: Parsed) -> FileKey:
-    return entry[0]
-
-
-def group_drafts(group: Sequence[Parsed]) -> list[Draft]:
+def group_drafts(group: Group) -> list[Draft]:
     """The drafts of one shape group (sorted by ``file_key``), with their pairing problems."""
-    if len(group) == 1:  # PERF: most shapes have one file, which is its own route (Draft.of, inlined)
-        _key, f, p = group[0]
+    if not isinstance(group, list):  # PERF: most shapes have one file, its own route (Draft.of, inlined)
+        f, p = group
         d = _new_draft(Draft)
         d.id, d.segments, d.problems, d.shape, d.names, d.ranks = p.id, p.segments, list(p.problems), \
             p.shape, p.names, p.ranks
@@ -135,14 +165,14 @@ def group_drafts(group: Sequence[Parsed]) -> list[Draft]:
         else:
             d.api, d.page = None, f
         return [d]
-    return _drafts_for_group([(f, p) for _key, f, p in group])
+    return _drafts_for_group(group)
 
 
 def _names(p: ParsedRoute) -> tuple[str, ...]:
     return p.names
 
 
-def _drafts_for_group(group: list[tuple[RouteFile, ParsedRoute]]) -> list[Draft]:
+def _drafts_for_group(group: list[Parsed]) -> list[Draft]:
     apis = [(f, p) for f, p in group if f.kind == "api"]
     pages = [(f, p) for f, p in group if f.kind == "page"]
     drafts: dict[str, Draft] = {}
@@ -190,7 +220,7 @@ def _page_names_warning(host: Draft, api_names: tuple[str, ...], page_names: tup
         "to match", [host])
 
 
-def route_conflicts(drafts: Sequence[Draft], notes: dict[Shape, set[Shape]] | None = None) -> None:
+def route_conflicts(drafts: Sequence[Draft], notes: Notes | None = None) -> None:
     """Add every conflict and note between drafts to the drafts involved (in place).
 
     ``notes``, if given, is filled with each parameter prefix and the shapes that start with it
@@ -207,7 +237,7 @@ _OPTIONAL_ENDS = frozenset({":rest*?", ":param?"})
 
 
 def shape_conflicts(by_shape: Mapping[Shape, Sequence[Draft]],
-                    notes: dict[Shape, set[Shape]] | None = None) -> None:
+                    notes: Notes | None = None) -> None:
     """``route_conflicts`` over drafts already grouped by shape (``by_shape[d.shape]`` holds ``d``),
     the groups in the order of their drafts: what a build has at hand, without grouping again."""
     for shape, same in by_shape.items():
@@ -285,7 +315,7 @@ def _index_beside_optional_catchall(prefix: tuple[str, ...], other: Draft, same:
         f"zero segments; remove one, or make the catch-all required (`[...{last.name}]`)", group)
 
 
-def _name_notes(by_shape: Mapping[Shape, Sequence[Draft]], notes: dict[Shape, set[Shape]] | None) -> None:
+def _name_notes(by_shape: Mapping[Shape, Sequence[Draft]], notes: Notes | None) -> None:
     """Note routes that name one dynamic position differently (`users/[id]`, `users/[uid]/posts`)."""
     # NOTE: a prefix ending in a parameter's shape (`:param`, `:rest*`, ...) names its kind too.
     seen: dict[tuple[str, ...], dict[str, Draft]] = {}
@@ -308,9 +338,11 @@ def _name_notes(by_shape: Mapping[Shape, Sequence[Draft]], notes: dict[Shape, se
                 if notes is not None:
                     shapes = notes.get(prefix)
                     if shapes is None:
-                        notes[prefix] = {shape}
-                    else:
+                        notes[prefix] = shape
+                    elif isinstance(shapes, set):
                         shapes.add(shape)
+                    elif shapes != shape:
+                        notes[prefix] = {shapes, shape}
     for prefix, named in seen.items():
         if len(named) > 1:
             group = list(named.values())

@@ -13,7 +13,7 @@ from __future__ import annotations
 import gc
 import weakref
 from bisect import bisect_left
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from operator import attrgetter, itemgetter
@@ -21,11 +21,19 @@ from typing import cast
 
 from .conflicts import (
     Draft,
+    Group,
+    Notes,
     Parsed,
     Shape,
+    add_member,
+    file_key,
     group_drafts,
+    group_key,
+    members,
+    note_members,
     note_prefixes,
     parse_file,
+    parsed_key,
     related_shapes,
     shape_conflicts,
 )
@@ -51,6 +59,7 @@ _route_of = itemgetter(3)
 _draft_index = itemgetter(2)
 _first = itemgetter(0)
 _id_of = attrgetter("id")
+_kind_id_file = attrgetter("kind", "id", "file")
 
 
 class RouteTable:
@@ -248,12 +257,13 @@ class _Index:
     __slots__ = ("files", "counts", "groups", "notes", "order", "fallback", "flagged")
 
     def __init__(self, files: tuple[RouteFile, ...], counts: Counter[RouteFile],
-                 groups: dict[Shape, list[Parsed]], notes: dict[Shape, set[Shape]],
+                 groups: dict[Shape, Group], notes: Notes,
                  order: list[Entry], fallback: list[Entry], flagged: list[Entry]) -> None:
         self.files = files  # the files as given, for the next build's diff
         self.counts = counts  # file -> how many times it was given
         self.groups = groups  # shape -> its parsed files, deduplicated, sorted by file_key
-        # A parameter prefix -> the shapes that start with it (at least; see note_prefixes).
+        # A parameter prefix -> the shapes that start with it (at least; see note_prefixes and
+        # conflicts.Notes).
         self.notes = notes
         self.order = order  # every route with its order key, in rank order
         self.fallback = fallback  # routes invalid on their own, matched apart, in rank order
@@ -263,19 +273,21 @@ class _Index:
     def build(files: tuple[RouteFile, ...]) -> RouteTable:
         """The full build: every file parsed, paired, checked, ordered and compiled."""
         counts = Counter(files)
-        # NOTE: parse_file and group_files, inlined (PERF: two Python calls and a tuple less per file).
-        groups: dict[Shape, list[Parsed]] = defaultdict(list)
-        for f in counts:
+        # NOTE: parse_file and group_files, inlined (PERF: two Python calls and a tuple less per
+        # file). The files are parsed in file_key order, so the groups come in the order of their
+        # first file and each group is in order.
+        groups: dict[Shape, Group] = {}
+        get = groups.get
+        for f in _in_file_key_order(counts):
             p = parse_route_id(f.id, f.file)
-            groups[p.shape].append(((f.kind, f.id, f.file or ""), f, p))
-        for group in groups.values():
-            if len(group) > 1:
-                group.sort(key=_first)
-        # The groups in the order of their first file by file_key (PERF: the keys taken in C).
-        keys = map(_first, map(_first, groups.values()))
-        firsts = sorted(zip(keys, groups.values(), strict=True), key=_first)
-        drafts = {group[0][2].shape: group_drafts(group) for _key, group in firsts}
-        notes: dict[Shape, set[Shape]] = {}
+            shape = p.shape
+            group = get(shape)
+            if group is None:
+                groups[shape] = (f, p)
+            else:
+                add_member(groups, shape, (f, p))
+        drafts = {shape: group_drafts(group) for shape, group in groups.items()}
+        notes: Notes = {}
         shape_conflicts(drafts, notes)
         order = [(d.ranks, d.id, i, _freeze(d)) for ds in drafts.values() for i, d in enumerate(ds)]
         order.sort()
@@ -304,18 +316,15 @@ class _Index:
             counts[f] += 1
             if counts[f] == 1:
                 shape, entry = parse_file(f)
-                groups[shape] = sorted([*groups.get(shape, ()), entry], key=_first)
+                _set_group(groups, shape, sorted([*members(groups[shape]), entry] if shape in groups
+                                                 else [entry], key=parsed_key))
                 touched.add(shape)
         for f in removed:
             counts[f] -= 1
             if counts[f] == 0:
                 del counts[f]
                 shape, _entry = parse_file(f)
-                kept = [e for e in groups[shape] if e[1] != f]
-                if kept:
-                    groups[shape] = kept
-                else:
-                    del groups[shape]
+                _set_group(groups, shape, [e for e in members(groups[shape]) if e[0] != f])
                 touched.add(shape)
         notes = self._notes_after(touched, groups)
         # The drafts whose problems may change, and every draft a rule compares them with.
@@ -332,7 +341,9 @@ class _Index:
         """
         found: list[Entry] = []
         order = self.order
-        for ranks, route_id in dict.fromkeys((p.ranks, p.id) for _key, _f, p in self.groups.get(shape, ())):
+        group = self.groups.get(shape)
+        parsed = members(group) if group is not None else ()
+        for ranks, route_id in dict.fromkeys((p.ranks, p.id) for _f, p in parsed):
             at = bisect_left(order, (ranks, route_id))  # a key's prefix sorts before the key
             while at < len(order) and order[at][0] == ranks and order[at][1] == route_id:
                 found.append(order[at])
@@ -340,38 +351,40 @@ class _Index:
         found.sort(key=_draft_index)
         return found
 
-    def _notes_after(self, touched: set[Shape], groups: Mapping[Shape, object]) -> dict[Shape, set[Shape]]:
+    def _notes_after(self, touched: set[Shape], groups: Mapping[Shape, object]) -> Notes:
         notes = dict(self.notes)
         for shape in touched:
             for prefix in note_prefixes(shape):
-                members = set(notes.get(prefix, ()))
+                shapes = set(note_members(notes.get(prefix)))
                 if shape in groups:
-                    members.add(shape)
+                    shapes.add(shape)
                 else:
-                    members.discard(shape)
-                if members:
-                    notes[prefix] = members
+                    shapes.discard(shape)
+                if len(shapes) > 1:
+                    notes[prefix] = shapes
+                elif shapes:
+                    notes[prefix] = shapes.pop()
                 else:
                     notes.pop(prefix, None)
         return notes
 
     @staticmethod
     def _related(shapes: Iterable[Shape], groups: Mapping[Shape, object],
-                 notes: Mapping[Shape, set[Shape]]) -> set[Shape]:
+                 notes: Notes) -> set[Shape]:
         """``shapes`` and every shape a conflict rule relates to one of them."""
         out = set(shapes)
         for shape in list(out):
             out.update(s for s in related_shapes(shape) if s in groups)
             for prefix in note_prefixes(shape):
-                out.update(notes.get(prefix, ()))
+                out.update(note_members(notes.get(prefix)))
         return out
 
     def _rebuilt(self, files: tuple[RouteFile, ...], counts: Counter[RouteFile],
-                 groups: dict[Shape, list[Parsed]], notes: dict[Shape, set[Shape]],
+                 groups: dict[Shape, Group], notes: Notes,
                  changed: set[Shape], needed: set[Shape], matcher: Matcher,
                  by_id: Mapping[str, Route]) -> RouteTable:
         # Conflicts over the needed drafts, in the order a full build would see them.
-        shapes = sorted((s for s in needed if s in groups), key=lambda s: groups[s][0][0])
+        shapes = sorted((s for s in needed if s in groups), key=lambda s: group_key(groups[s]))
         drafts = {shape: group_drafts(groups[shape]) for shape in shapes}
         shape_conflicts(drafts)
         gone: list[Entry] = []
@@ -401,6 +414,26 @@ class _Index:
         table = RouteTable(routes, _ordered_problems(flagged), matcher, index, by_id)
         table._changes = tuple(map(_route_of, gone)), tuple(map(_route_of, new))
         return table
+
+
+def _in_file_key_order(files: Iterable[RouteFile]) -> list[RouteFile]:
+    """``files`` sorted by ``conflicts.file_key`` (kind, id, then file)."""
+    # PERF: the keys taken in C. A key's file is None for a bare id, and None and a str do not
+    # compare: only two files of one kind and id can get that far, and then the full key decides.
+    try:
+        return sorted(files, key=_kind_id_file)
+    except TypeError:
+        return sorted(files, key=file_key)
+
+
+def _set_group(groups: dict[Shape, Group], shape: Shape, entries: list[Parsed]) -> None:
+    """Make ``entries`` (in order) the group of ``shape``, or drop the group when there are none."""
+    if len(entries) > 1:
+        groups[shape] = entries
+    elif entries:
+        groups[shape] = entries[0]
+    else:
+        del groups[shape]
 
 
 def _common_prefix(a: Sequence[RouteFile], b: Sequence[RouteFile]) -> int:
