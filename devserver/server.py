@@ -161,13 +161,13 @@ async def _dispatch(config: Config, current: CurrentState, fast_routes: _FastRou
         match = state.table.match(raw)
     except InvalidPath as exc:
         return _error(request, ErrorInfo(400, f"bad request path: {exc.reason}"),
-                      preference(request.headers.get("Accept")))
+                      preference(request.headers.get(hdrs.ACCEPT)))
     # The journal records this match instead of matching again. PERF: into the request's own
     # dict: `request[MATCHED] = ...` is a Python call (aiohttp's __setitem__ checks the key).
     kept = request._state
     kept[MATCHED] = match
     if match is None:
-        return _not_found(request, state, preference(request.headers.get("Accept")))
+        return _not_found(request, state, preference(request.headers.get(hdrs.ACCEPT)))
     route = match.spec
     found = fast_routes.routes.get(id(route))
     if found is None or found[0] is not route or state is not fast_routes.state:
@@ -180,7 +180,7 @@ async def _dispatch(config: Config, current: CurrentState, fast_routes: _FastRou
         # no body to read, no session to load or save, the Accept header parsed only when the
         # route has a page (or for an error), and a {"json": ...} answer straight to a final
         # response. Anything else goes on as _serve would, from the handler's return value.
-        pref = preference(headers.get("Accept")) if fast.has_page else None
+        pref = preference(headers.get(hdrs.ACCEPT)) if fast.has_page else None
         if pref is None or not _wants_page(route, pref):
             kept[SEEN] = (match, headers, raw)  # for the journal, which would read them again
             req = make_req("GET", request.path, match.params,
@@ -193,13 +193,13 @@ async def _dispatch(config: Config, current: CurrentState, fast_routes: _FastRou
                 except (Exception, SystemExit) as exc:  # noqa: BLE001 - a user's handler may raise anything
                     response: web.StreamResponse = _error(
                         request, _failure_info(request, HandlerFailure.of(exc), fast.file, fast.line),
-                        pref or preference(headers.get("Accept")))
+                        pref or preference(headers.get(hdrs.ACCEPT)))
                 else:
                     if type(value) is dict and len(value) == 1 and "json" in value:
                         return _plain_json(request, config.dev, value["json"], fast.where, fast.file,
                                            fast.line, pref)  # final, and no session was loaded
                     response = await _answer(request, config, state, match,
-                                             pref or preference(headers.get("Accept")), "GET",
+                                             pref or preference(headers.get(hdrs.ACCEPT)), "GET",
                                              False, fast.file, fast.line, fast.where, req, value)
             except web.HTTPException as exc:
                 _finish(exc, config.dev)  # a handler raised it: answered as it is
@@ -210,7 +210,7 @@ async def _dispatch(config: Config, current: CurrentState, fast_routes: _FastRou
             return response
     request[SESSION] = None  # not loaded (yet); PERF: every later lookup finds the key
     try:
-        response = await _serve(request, config, state, match, preference(headers.get("Accept")))
+        response = await _serve(request, config, state, match, preference(headers.get(hdrs.ACCEPT)))
     except web.HTTPException as exc:
         _finish(exc, config.dev)  # a handler raised it: answered as it is, with the headers below
         await save_session(request, exc)
@@ -287,7 +287,7 @@ def _plain_json(request: web.Request, dev: bool, value: object, where: str, file
         body = json_body(value, where)
     except ResultError as exc:
         response = _error(request, _result_error(request, str(exc), file, line),
-                          pref or preference(request.headers.get("Accept")))
+                          pref or preference(request.headers.get(hdrs.ACCEPT)))
         _finish(response, dev)
         return response
     # Response copies the shared headers.
@@ -415,13 +415,14 @@ def _finish(response: web.StreamResponse, dev: bool) -> None:
     if response.prepared:
         return  # streamed by the handler: its headers are already sent
     headers = response.headers
-    vary = headers.get("Vary")
+    # PERF: aiohttp's istr names: a lookup by a plain str case-folds it first (twice the time).
+    vary = headers.get(hdrs.VARY)
     if vary is None:
         headers["Vary"] = "Accept"
     elif vary != "Accept" and vary.strip() != "*" and \
             "accept" not in {v.strip().lower() for v in vary.split(",")}:
         headers["Vary"] = f"{vary}, Accept"
-    if dev and "Cache-Control" not in headers:
+    if dev and hdrs.CACHE_CONTROL not in headers:
         headers["Cache-Control"] = "no-cache"
 
 
@@ -431,7 +432,7 @@ def _public(request: web.Request) -> web.StreamResponse:
         return serve_public(config.public_dir, request.raw_path, dev=config.dev,
                             method=request.method)
     except PublicPathError as exc:
-        pref = preference(request.headers.get("Accept"))
+        pref = preference(request.headers.get(hdrs.ACCEPT))
         path = request.raw_path.split("?", 1)[0]
         message = (f"no file {path} in public/" if exc.status == 404 else
                    f"{path} is a static file: {exc.reason}" if exc.status == 405 else
