@@ -22,10 +22,13 @@ class Preference:
     # PERF: worked out once (preference() caches its answers), not by a property on every read.
     wants_json: bool = field(init=False, repr=False, compare=False)
     html_acceptable: bool = field(init=False, repr=False, compare=False)
+    # HTML acceptable, and JSON not preferred: a route with a page and an API answers HTML.
+    prefers_html: bool = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "wants_json", self.json > self.html)
         object.__setattr__(self, "html_acceptable", self.html > 0)
+        object.__setattr__(self, "prefers_html", self.html_acceptable and not self.wants_json)
 
 
 _NO_HEADER = Preference(1.0, 0.5)

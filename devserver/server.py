@@ -142,8 +142,8 @@ def _fast(state: AppState, route: Route) -> _Fast | None:
     if module is None or module.error is not None:
         return None
     handler = module.handler_for("GET")
-    if handler is None or not handler.is_async:
-        return None
+    if handler is None or not handler.is_async or not route.has_api:
+        return None  # NOTE: with an API, _dispatch decides between page and JSON without a call
     return _Fast(handler, module.file, route.has_page)
 
 
@@ -181,7 +181,7 @@ async def _dispatch(config: Config, current: CurrentState, fast_routes: _FastRou
         # route has a page (or for an error), and a {"json": ...} answer straight to a final
         # response. Anything else goes on as _serve would, from the handler's return value.
         pref = preference(headers.get(hdrs.ACCEPT)) if fast.has_page else None
-        if pref is None or not _wants_page(route, pref):
+        if pref is None or not pref.prefers_html:  # _wants_page, for a route with an API
             kept[SEEN] = (match, headers, raw)  # for the journal, which would read them again
             req = make_req("GET", request.path, match.params,
                            flatten(request.query) if "?" in raw else {}, headers, {}, {}, request)
@@ -326,7 +326,7 @@ def _wants_page(route: Route, pref: Preference) -> bool:
     """HTML for a route with a page unless the client prefers JSON and the route has an API."""
     if not route.has_page:
         return False
-    return not (pref.wants_json and route.has_api) and pref.html_acceptable
+    return pref.prefers_html if route.has_api else pref.html_acceptable
 
 
 def _not_acceptable(request: web.Request, route: Route, pref: Preference) -> web.Response:
