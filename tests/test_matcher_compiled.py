@@ -81,13 +81,14 @@ def paths_near(draw: st.DrawFn, ids: list[str]) -> str:
 
 
 @contextlib.contextmanager
-def inline_limits(budget: int, statics: int) -> Iterator[None]:
-    saved = codegen.INLINE_BUDGET, codegen.INLINE_STATIC
+def inline_limits(budget: int, statics: int, tree: int | None = None) -> Iterator[None]:
+    saved = codegen.INLINE_BUDGET, codegen.INLINE_STATIC, codegen.INLINE_TREE
     codegen.INLINE_BUDGET, codegen.INLINE_STATIC = budget, statics
+    codegen.INLINE_TREE = saved[2] if tree is None else tree
     try:
         yield
     finally:
-        codegen.INLINE_BUDGET, codegen.INLINE_STATIC = saved
+        codegen.INLINE_BUDGET, codegen.INLINE_STATIC, codegen.INLINE_TREE = saved
 
 
 def check(ids: list[str], requests: list[str]) -> None:
@@ -110,12 +111,24 @@ def test_generated_code_agrees_with_the_walk(ids: list[str], requests: list[str]
 
 
 @SETTINGS
-@given(tables, st.integers(0, 3), st.integers(0, 2), st.data())
+@given(tables, st.integers(0, 3), st.integers(0, 2), st.integers(0, 4), st.data())
 def test_code_split_into_small_functions_agrees_with_the_walk(
-        ids: list[str], budget: int, statics: int, data: st.DataObject) -> None:
+        ids: list[str], budget: int, statics: int, tree: int, data: st.DataObject) -> None:
     requests = data.draw(st.lists(paths_near(ids), min_size=1, max_size=12))
     requests += data.draw(st.lists(raw_paths(), max_size=4))
-    with inline_limits(budget, statics):
+    with inline_limits(budget, statics, tree):
+        check(ids, requests)
+
+
+@SETTINGS
+@given(tables, st.integers(0, 40), st.integers(0, 10), st.data())
+def test_children_reached_by_index_agree_with_the_walk(
+        ids: list[str], budget: int, tree: int, data: st.DataObject) -> None:
+    # Static children picked by their index in a dict and a tree of int compares, inlined as
+    # far as the budget goes (and split into calls beyond it).
+    requests = data.draw(st.lists(paths_near(ids), min_size=1, max_size=12))
+    requests += data.draw(st.lists(raw_paths(), max_size=4))
+    with inline_limits(budget, 0, tree):
         check(ids, requests)
 
 
@@ -143,6 +156,25 @@ def test_route_text_never_becomes_code() -> None:
     assert table.match("/docs/" + evil[0]).params == {"rest": [evil[0]]}
     sources = [table._matcher.source, table._matcher.subtree_source(evil[0]) or ""]
     assert not any(name in source for name in evil[:3] for source in sources)
+
+
+def test_static_subtrees_the_fast_path_answers_leave_no_gap() -> None:
+    # Paths of static parts only are the static fast path's: the generated code leaves them
+    # out, down to whole subtrees with nothing else (here one too large to look through).
+    deep = [f"docs/{a}/{b}" for a in range(10) for b in range(10)]
+    ids = [*deep, "users/me", "users/[id]", "a b/[x]", "a b", "shop/cart", "shop/[...rest]"]
+    table = build_table(ids)
+    assert table.match("/docs/3/7").route == "docs/3/7"
+    assert table.match("/docs/3/7/").route == "docs/3/7"
+    assert table.match("/docs/3") is None and table.match("/docs/3/7/1") is None
+    assert table.match("/users/me").route == "users/me"
+    assert table.match("/users/42").params == {"id": "42"}
+    assert table.match("/a%20b").route == "a b"
+    assert table.match("/a%20b/1").params == {"x": "1"}
+    assert table.match("/shop/cart").route == "shop/cart"
+    assert table.match("/shop/cart/1").params == {"rest": ["cart", "1"]}
+    for path in ["/docs/3/7", "/docs/x", "/users/me", "/users/me/x", "/a%20b", "/shop/cart"]:
+        assert answer(table.match, path) == answer(lambda p: walked(table._matcher, p), path)
 
 
 def test_deep_and_wide_tables() -> None:

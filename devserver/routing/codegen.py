@@ -39,8 +39,11 @@ subtree. Subtrees of one shape (``users-1/[id]``, ``users-2/[id]``...) share one
 
 PERF: a function is made for a node the first time a path reaches it (``build``), so a build of
 10,000 routes compiles nothing; a subtree larger than ``INLINE_BUDGET`` nodes, or a node with
-more than ``INLINE_STATIC`` static children, is split: the rest is a dict lookup and a call to
-the child's own function.
+more than ``INLINE_TREE`` static children, is split: the rest is a dict lookup and a call to
+the child's own function. Up to ``INLINE_STATIC`` static children are compared one by one; up to
+``INLINE_TREE``, a dict gives the child's index and a few int compares its inlined code (so a
+small table's whole ``match`` is one function, without a call per request). Code reached by
+static parts only leaves out the routes ending there: such a path is the static fast path's.
 """
 
 from __future__ import annotations
@@ -61,7 +64,11 @@ __all__ = ["RETRY", "NodeLike", "build", "node_source", "top_function"]
 INLINE_BUDGET = 24
 # Static children compared one by one (`if s == a: ... elif s == b:`) before a dict is used.
 INLINE_STATIC = 4
+# Up to this many static children, a dict gives the child's index and int compares reach its
+# inlined code (if the budget allows); beyond, a dict gives the child node, whose function is called.
+INLINE_TREE = 16
 _CODE_CACHE_MAX = 4096
+_TOP_DEFAULTS = 2  # the top function's values passed as defaults of their own (_k0, _k1)
 
 
 class _Retry:
@@ -112,20 +119,33 @@ class _Emitter:
 
     def const(self, value: object) -> str:
         self.consts.append(value)
-        return f"K[{len(self.consts) - 1}]" if self.shared else f"_k{len(self.consts) - 1}"
+        j = len(self.consts) - 1
+        if self.shared:
+            return f"K[{j}]"
+        # PERF: every default is copied into the frame on each call; the top function has two
+        # (the static lookup and the walk, read by every request) and the rest in one tuple.
+        return f"_k{j}" if j < _TOP_DEFAULTS else f"K[{j - _TOP_DEFAULTS}]"
 
     def line(self, ind: int, text: str) -> None:
         self.lines.append("    " * ind + text)
 
-    def node(self, node: NodeLike, i: int, ind: int, have: frozenset[int],
+    def node(self, node: NodeLike, i: int, ind: int, have: frozenset[int], plain: bool,
              more_parts: bool = False) -> None:
         """Code that matches ``parts[i:]`` below ``node``: returns on success, falls through if
         no route under ``node`` matches. ``have``: the indexes whose part is in a local ``s<i>``;
-        ``more_parts``: ``n > i`` is known."""
+        ``plain``: every part before ``i`` matched static text; ``more_parts``: ``n > i`` is
+        known."""
         self.budget -= 1
-        end = not more_parts and (node.end is not None or node.optional is not None
-                                  or node.optcatch is not None)
-        more = (bool(node.static) or node.dynamic is not None or node.optional is not None
+        # PERF: a path of static parts that ends at a route is a key of the static fast path,
+        # which has already missed (or, for a name read differently raw, sent the path to the
+        # walk): such a path cannot end here (`_live`).
+        end = not more_parts and not (plain and node.end is not None) and (
+            node.end is not None or node.optional is not None or node.optcatch is not None)
+        kids = node.static
+        if plain and len(kids) <= INLINE_TREE:
+            # Children inlined are there only if something below them can match.
+            kids = {name: child for name, child in kids.items() if _live(child)}
+        more = (bool(kids) or node.dynamic is not None or node.optional is not None
                 or node.catchall is not None or node.optcatch is not None)
         if end:
             self.line(ind, f"if n == {i}:")
@@ -140,17 +160,17 @@ class _Emitter:
         if not more_parts:
             self.line(ind, "else:" if end else f"if n > {i}:")
             ind += 1
-        if node.static or node.dynamic is not None:
+        if kids or node.dynamic is not None:
             self.line(ind, f"s{i} = parts[{i}]")
             have = have | {i}
-        if node.static:
-            self.statics(node, i, ind, have)
+        if kids:
+            self.statics(node, kids, i, ind, have, plain)
         if node.dynamic is not None:
             self.line(ind, f"if s{i}:")  # `//`: an empty part is never a value
             if self.budget > 0:
-                self.node(node.dynamic, i + 1, ind + 1, have)
+                self.node(node.dynamic, i + 1, ind + 1, have, False)
             else:
-                self.call(self.const(node.dynamic), ind + 1)
+                self.call(self.const(node.dynamic), ind + 1, False)
         if node.optional is not None:
             self.retry(ind)  # everything after it is unreachable
             return
@@ -163,8 +183,9 @@ class _Emitter:
     def retry(self, ind: int) -> None:
         self.line(ind, f"return {self.slow}(path)" if self.slow else "return _RETRY")
 
-    def statics(self, node: NodeLike, i: int, ind: int, have: frozenset[int]) -> None:
-        children = node.static
+    def statics(self, node: NodeLike, children: dict[str, Any], i: int, ind: int,
+                have: frozenset[int], plain: bool) -> None:
+        """``children``: the node's static children, or those of them that can match."""
         if "" in children:  # NOTE: route ids drop empty segments; should one come, skip it
             children = {name: child for name, child in children.items() if name}
             if not children:
@@ -174,26 +195,59 @@ class _Emitter:
             for name, child in children.items():
                 self.line(ind, f"{'if' if first else 'elif'} s{i} == {self.const(name)}:")
                 first = False
-                if self.budget > 0:
-                    self.node(child, i + 1, ind + 1, have)
-                else:
-                    self.call(self.const(child), ind + 1)
+                size = len(self.lines)
+                self.child(child, i, ind + 1, have, plain)
+                if len(self.lines) == size:
+                    self.line(ind + 1, "pass")
+            return
+        if len(children) <= INLINE_TREE and self.budget >= len(children):
+            # PERF: one dict lookup gives the child's index, and a few int compares (a binary
+            # tree of `if x < j`) reach its inlined code: no call, and a miss costs the lookup.
+            index = {name: j for j, name in enumerate(children)}
+            self.line(ind, f"x = {self.const(index.get)}(s{i})")
+            self.line(ind, "if x is not None:")
+            self.tree(list(children.values()), 0, i, ind + 1, have, plain)
             return
         # PERF: one dict lookup however many children; the child's code is its own function.
         self.line(ind, f"c = {self.const(node.static)}.get(s{i})")
-        if children is not node.static:
+        if "" in node.static:
             self.line(ind, f"if not s{i}:")
             self.line(ind + 1, "c = None")
         self.line(ind, "if c is not None:")
-        self.call("c", ind + 1)
+        self.call("c", ind + 1, plain)
 
-    def call(self, child: str, ind: int) -> None:
-        """Match below ``child`` (an expression naming a node) by that node's own function."""
+    def child(self, child: NodeLike, i: int, ind: int, have: frozenset[int],
+              plain: bool) -> None:
+        """Code for the static child ``child`` (its part ``s<i>`` already compared equal)."""
+        if self.budget > 0:
+            self.node(child, i + 1, ind, have, plain)
+        else:
+            self.call(self.const(child), ind, plain)
+
+    def tree(self, kids: list[NodeLike], lo: int, i: int, ind: int,
+             have: frozenset[int], plain: bool) -> None:
+        """The code of ``kids`` (static children ``lo``... by index), reached by comparing the
+        child's index ``x`` (known to be one of them) with the middle one."""
+        if len(kids) == 1:
+            size = len(self.lines)
+            self.child(kids[0], i, ind, have, plain)
+            if len(self.lines) == size:
+                self.line(ind, "pass")
+            return
+        mid = len(kids) // 2
+        self.line(ind, f"if x < {lo + mid}:")
+        self.tree(kids[:mid], lo, i, ind + 1, have, plain)
+        self.line(ind, "else:")
+        self.tree(kids[mid:], lo + mid, i, ind + 1, have, plain)
+
+    def call(self, child: str, ind: int, plain: bool) -> None:
+        """Match below ``child`` (an expression naming a node) by that node's own function
+        (``plain``: reached by static parts only, see ``node``)."""
         if child != "c":
             self.line(ind, f"c = {child}")
         self.line(ind, "f = c.fn")
         self.line(ind, "if f is None:")
-        self.line(ind + 1, "f = _build(c)")
+        self.line(ind + 1, "f = _build(c, True)" if plain else "f = _build(c)")
         self.line(ind, "m = f(parts, n, c.k)")
         self.line(ind, "if m is not None:")
         self.line(ind + 1, f"return {self.slow}(path) if m is _RETRY else m" if self.slow else "return m")
@@ -222,7 +276,7 @@ class _Emitter:
 
     def source(self, name: str, params: str) -> str:
         if not self.shared:
-            params = ", ".join([params, *(f"_k{j}" for j in range(len(self.consts)))])
+            params = ", ".join([params, *(f"_k{j}" for j in range(_TOP_DEFAULTS)), "K"])
         return "\n".join([f"def {name}({params}):", *self.lines, "    return None", ""])
 
     def function(self, name: str, params: str) -> tuple[str, Any]:
@@ -235,7 +289,8 @@ class _Emitter:
             if fn is None:
                 fn = _SHARED[source] = FunctionType(code, _GLOBALS, name)
             return source, fn
-        return source, FunctionType(code, _GLOBALS, name, tuple(self.consts))
+        defaults = (*self.consts[:_TOP_DEFAULTS], tuple(self.consts[_TOP_DEFAULTS:]))
+        return source, FunctionType(code, _GLOBALS, name, defaults)
 
 
 def _compile(source: str, name: str) -> CodeType:
@@ -252,31 +307,53 @@ def _compile(source: str, name: str) -> CodeType:
     return code
 
 
-def _node_emitter(node: NodeLike) -> _Emitter:
+def _live(node: NodeLike) -> bool:
+    """Whether a path of static parts only that reaches ``node`` can match below it in the
+    generated code (a route ending at a node reached so is the static fast path's).
+
+    PERF: looks at no more than ``_LIVE_LOOKS`` nodes, and past that says yes (code that can
+    only fall through is still right): a wide static subtree is not walked on every build."""
+    todo = [node]
+    for _ in range(_LIVE_LOOKS):
+        if not todo:
+            return False
+        node = todo.pop()
+        if (node.dynamic is not None or node.optional is not None or node.catchall is not None
+                or node.optcatch is not None):
+            return True
+        todo.extend(child for name, child in node.static.items() if name)
+    return True
+
+
+_LIVE_LOOKS = 64
+
+
+def _node_emitter(node: NodeLike, plain: bool) -> _Emitter:
     em = _Emitter(shared=True)
-    em.node(node, node.depth, 1, frozenset())
+    em.node(node, node.depth, 1, frozenset(), plain)
     return em
 
 
-def build(node: NodeLike) -> Callable[[list[str], int, tuple[object, ...]], Any]:
+def build(node: NodeLike, plain: bool = False) -> Callable[[list[str], int, tuple[object, ...]], Any]:
     """The function matching below ``node`` (kept on the node with its values, ``node.k``):
     ``f(parts, n, node.k)`` gives a match, ``RETRY`` (only the walk can tell) or None (no route
-    below ``node`` matches).
+    below ``node`` matches). ``plain``: ``node`` is reached by static parts only (which is so of
+    every path to it, and its code may leave out what the static fast path matches).
 
     PERF: nodes of one shape share one function; only the tuple of values is the node's own. At
     10,000 routes a request reaches a node no other recent request did, and the fewer objects
     it touches there, the fewer cache misses (a function per node, with its values as defaults,
     touched each value on every call)."""
-    em = _node_emitter(node)
+    em = _node_emitter(node, plain)
     _source, fn = em.function("_node", "parts, n, K")
     node.k = tuple(em.consts)
     node.fn = fn  # NOTE: after k: another thread that sees fn must see its k
     return fn  # type: ignore[no-any-return]
 
 
-def node_source(node: NodeLike) -> str:
-    """The source of ``build(node)``, to read."""
-    return _node_emitter(node).source("_node", "parts, n, K")
+def node_source(node: NodeLike, plain: bool = False) -> str:
+    """The source of ``build(node, plain)``, to read."""
+    return _node_emitter(node, plain).source("_node", "parts, n, K")
 
 
 def _top_emitter(root: NodeLike, fallback: bool) -> _Emitter:
@@ -302,7 +379,7 @@ def _top_emitter(root: NodeLike, fallback: bool) -> _Emitter:
         "n = len(parts)",
     ):
         em.line(1, text)
-    em.node(root, 1, 1, frozenset(), more_parts=True)  # parts[1] is not "" (so n > 1)
+    em.node(root, 1, 1, frozenset(), True, more_parts=True)  # parts[1] is not "" (so n > 1)
     if fallback:
         em.line(1, f"return {slow}(path)")  # routes matched apart (matcher._fallback)
     return em

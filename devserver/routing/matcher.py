@@ -13,8 +13,9 @@ compares the two). The walk that does this is ``_walk``; :meth:`Matcher.lookup` 
 PERF: ``Matcher.match`` is generated code (:mod:`.codegen`): a whole static path is one dict
 lookup; any other path is split once, its first part picks the root's child by one dict lookup,
 and that child's subtree is matched by straight-line code made for it (on first use) with the
-same backtracking, unrolled. Paths to percent-decode, with a query, a trailing slash or an empty
-part, and subtrees under an optional segment, are left to the walk (``_slow``).
+same backtracking, unrolled (a small table's whole trie is inlined in ``match``). Paths to
+percent-decode, with a query, a trailing slash or an empty part, and subtrees under an optional
+segment, are left to the walk (``_slow``).
 """
 
 from __future__ import annotations
@@ -236,7 +237,7 @@ class Matcher:
     def subtree_source(self, first: str) -> str | None:
         """The generated code for paths whose first segment is ``first``, to read (or None)."""
         node = self._root.static.get(first)
-        return None if node is None else node_source(node)
+        return None if node is None else node_source(node, plain=True)
 
     def _slow(self, path: str) -> Match | None:
         """Match a path the generated code cannot take as it is, by the full walk if need be."""
