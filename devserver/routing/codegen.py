@@ -147,6 +147,18 @@ class _Emitter:
             kids = {name: child for name, child in kids.items() if _live(child)}
         more = (bool(kids) or node.dynamic is not None or node.optional is not None
                 or node.catchall is not None or node.optcatch is not None)
+        dyn = node.dynamic
+        if (not end and not more_parts and not kids and dyn is not None and self.budget > 0
+                and node.optional is None and node.catchall is None and node.optcatch is None
+                and dyn.end is not None and not dyn.static and dyn.dynamic is None
+                and dyn.optional is None and dyn.catchall is None and dyn.optcatch is None):
+            # PERF: only a value ending the path can match here: one length check, not two.
+            self.budget -= 1
+            self.line(ind, f"if n == {i + 1}:")
+            self.line(ind + 1, f"s{i} = parts[{i}]")
+            self.line(ind + 1, f"if s{i}:")  # `//`: an empty part is never a value
+            self.leaf(dyn.end, i + 1, ind + 2, have | {i}, rest=False)
+            return
         if end:
             self.line(ind, f"if n == {i}:")
             if node.end is not None:
