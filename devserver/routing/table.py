@@ -14,7 +14,7 @@ import gc
 import weakref
 from bisect import bisect_left
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from operator import attrgetter, itemgetter
 from typing import cast
@@ -60,6 +60,8 @@ _draft_index = itemgetter(2)
 _first = itemgetter(0)
 _id_of = attrgetter("id")
 _kind_id_file = attrgetter("kind", "id", "file")
+_kind_id = attrgetter("kind", "id")
+_kind_of = attrgetter("kind")
 
 
 class RouteTable:
@@ -416,9 +418,17 @@ class _Index:
         return table
 
 
-def _in_file_key_order(files: Iterable[RouteFile]) -> list[RouteFile]:
+def _in_file_key_order(files: Collection[RouteFile]) -> list[RouteFile]:
     """``files`` sorted by ``conflicts.file_key`` (kind, id, then file)."""
-    # PERF: the keys taken in C. A key's file is None for a bare id, and None and a str do not
+    if len(set(map(_kind_id, files))) == len(files):
+        # PERF: no two files of one kind and id (the file never decides): sorted by id, then
+        # (stably) by kind. Keys that are all strings compare in CPython's fast path for str,
+        # about half the instructions of comparing (kind, id, file) tuples.
+        ordered = sorted(files, key=_id_of)
+        if len(set(map(_kind_of, files))) > 1:
+            ordered.sort(key=_kind_of)
+        return ordered
+    # The keys taken in C. A key's file is None for a bare id, and None and a str do not
     # compare: only two files of one kind and id can get that far, and then the full key decides.
     try:
         return sorted(files, key=_kind_id_file)
