@@ -318,7 +318,8 @@ def _index_beside_optional_catchall(prefix: tuple[str, ...], other: Draft, same:
 def _name_notes(by_shape: Mapping[Shape, Sequence[Draft]], notes: Notes | None) -> None:
     """Note routes that name one dynamic position differently (`users/[id]`, `users/[uid]/posts`)."""
     # NOTE: a prefix ending in a parameter's shape (`:param`, `:rest*`, ...) names its kind too.
-    seen: dict[tuple[str, ...], dict[str, Draft]] = {}
+    # A prefix -> its first draft, or once a second name is seen there, each name's first draft.
+    seen: dict[tuple[str, ...], Draft | dict[str, Draft]] = {}
     for shape, same in by_shape.items():
         for d in same:
             if not d.names:
@@ -328,13 +329,18 @@ def _name_notes(by_shape: Mapping[Shape, Sequence[Draft]], notes: Notes | None) 
                 if not name:
                     continue
                 prefix = shape[: i + 1]
-                # PERF: most prefixes belong to one route: one lookup, and new containers only
-                # for a new prefix.
+                # PERF: most prefixes belong to one route: one lookup, and a dict only for a
+                # prefix named two ways.
                 named = seen.get(prefix)
                 if named is None:
-                    seen[prefix] = {name: d}
-                elif name not in named:
-                    named[name] = d
+                    seen[prefix] = d
+                elif isinstance(named, dict):
+                    if name not in named:
+                        named[name] = d
+                else:
+                    first = named.segments[i].param
+                    if name != first:
+                        seen[prefix] = {first: named, name: d}
                 if notes is not None:
                     shapes = notes.get(prefix)
                     if shapes is None:
@@ -344,7 +350,7 @@ def _name_notes(by_shape: Mapping[Shape, Sequence[Draft]], notes: Notes | None) 
                     elif shapes != shape:
                         notes[prefix] = {shapes, shape}
     for prefix, named in seen.items():
-        if len(named) > 1:
+        if isinstance(named, dict):
             group = list(named.values())
             if len({d.shape for d in group}) > 1:
                 names = ", ".join(f"`{n}`" for n in sorted(named))
