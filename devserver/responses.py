@@ -158,22 +158,12 @@ def json_default(value: object) -> object:
 _ENCODER = json.JSONEncoder(default=json_default, ensure_ascii=False, allow_nan=False)
 
 
-def _encode(value: Any) -> str:
-    """``_ENCODER.encode(value)``; PERF: straight to the C encoder ``encode`` would build.
-
-    NOTE: a fresh encoder per call: its ``markers`` (for circular references) are per call, so an
-    error midway leaves nothing behind, and threads do not share them.
-    """
-    return "".join(_C_ENCODER({}, json_default, _encode_str, None, ": ", ", ", False, False,
-                              False)(value, 0))
-
-
 _C_ENCODER: Any = getattr(json.encoder, "c_make_encoder", None)
 _encode_str: Any = json.encoder.encode_basestring
 # PERF: one C encoder for every call, without circular-reference markers (None: it then keeps no
 # state between calls, and threads may share it): ~20,700 -> ~15,000 instructions for a small
 # dict. Without markers a circular reference ends in a RecursionError; json_body then encodes
-# again with them, for the error it always gave.
+# again with _ENCODER, which has them, for the error it always gave.
 _SHARED: Any = _C_ENCODER(None, json_default, _encode_str, None, ": ", ", ", False, False, False) \
     if _C_ENCODER is not None else None
 
@@ -187,7 +177,7 @@ def json_body(value: Any, where: str) -> bytes:
             try:
                 text = "".join(_SHARED(value, 0))
             except RecursionError:  # circular, or nested too deeply: as the markers tell it
-                text = _encode(value)
+                text = _ENCODER.encode(value)
     except (TypeError, ValueError) as exc:
         raise ResultError(f"{where}: `json` cannot be sent as JSON: {exc}") from None
     try:
