@@ -164,10 +164,14 @@ class Journal:
         rest of the journal; every request is recorded and few are ever read, so the Entry is
         built when the journal is read.
         """
-        with self._lock:
+        lock = self._lock
+        lock.acquire()  # PERF: not `with`, whose __enter__ and __exit__ are looked up and called
+        try:
             self._entries.append(fields)
             self._unread += 1
             self.total += 1
+        finally:
+            lock.release()
 
     def clear(self) -> int:
         """Forget every entry; returns how many there were."""
@@ -355,7 +359,7 @@ def recording(handler: Handler, controls: Sized | None = None,
             await _record(request, 500, started, notes, journal)  # aiohttp answers 500 for it
             raise
         # PERF: a request without a body, that no control touched (a GET, as a rule): _store's
-        # work inline, without its calls, the body's coroutine or the match's lookups when the
+        # work without its calls, the body's coroutine or the match's lookups when the
         # dispatcher left its match (it always does for a routed request). Not Mapping.get's
         # two calls: the request's own dict.
         # NOTE: a /_public/ file has no match left by the dispatcher; _matched gives it no route.
@@ -377,19 +381,12 @@ def recording(handler: Handler, controls: Sized | None = None,
             route, params = None, _NO_PARAMS
         else:
             route, params = match.route, match.params
-        # NOTE: "?" not in the raw path: no query, known without building the URL's.
+        # NOTE: "?" not in the raw path: no query, known without building the URL's. The fields
+        # are _fields' for a request without a body or notes.
         query = request.query_string if "?" in raw else ""
-        fields = (method, path, query, route, params, response.status, duration, b"", "", headers,
-                  None, time.time())
-        into = journal if journal is not None else request.app[JOURNAL]
-        lock = into._lock
-        lock.acquire()  # PERF: not `with`, whose __enter__ and __exit__ are looked up and called
-        try:
-            into._entries.append(fields)
-            into._unread += 1
-            into.total += 1
-        finally:
-            lock.release()
+        (journal if journal is not None else request.app[JOURNAL]).record_fields(
+            (method, path, query, route, params, response.status, duration, b"", "", headers,
+             None, time.time()))
         return response
 
     return record
