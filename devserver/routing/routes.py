@@ -6,10 +6,9 @@ A *route id* is a file path under ``app/api`` (or ``app/pages``) without its ext
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Literal, NamedTuple, cast
+from typing import Any, Literal, NamedTuple, cast
 
 from .precedence import END_RANK
 from .segments import Kind, Segment, SegmentError, looks_like_parameter, parse_segment
@@ -143,48 +142,43 @@ class Route:
         return tuple(f for f in (self.api_file, self.page_file) if f is not None)
 
 
-# PERF: ``Route(...)`` runs the frozen dataclass's __init__, which stores each of the eight
-# fields through ``object.__setattr__`` from Python; a build makes a route per file, so
-# ``make_route`` stores them through the slots' own descriptors instead (half the time).
-_route_new = object.__new__
+# PERF: ``Route(...)`` runs the frozen dataclass's __init__, which stores each field through
+# ``object.__setattr__`` from Python; a build makes a route per file. ``make_route`` fills a
+# mutable twin with the same slots (plain stores) and then gives it the frozen class: the layouts
+# are the same, so CPython allows the class assignment (``request.make_req`` does the same).
+class _RouteTwin:
+    __slots__ = Route.__slots__
 
 
-def _setter(cls: type, name: str) -> Callable[[object, object], None]:
-    """The store of one slot of ``cls``, past a frozen dataclass's ``__setattr__``."""
-    return cast(Callable[[object, object], None], getattr(cls, name).__set__)
-
-
-_set_id, _set_segments, _set_has_api, _set_has_page, _set_api_file, _set_page_file, _set_page_id, \
-    _set_problems = (_setter(Route, name) for name in (
-        "id", "segments", "has_api", "has_page", "api_file", "page_file", "page_id", "problems"))
+class _FileTwin:
+    __slots__ = RouteFile.__slots__
 
 
 def make_route(id: str, segments: tuple[Segment, ...], has_api: bool, has_page: bool,  # noqa: A002
                api_file: str | None, page_file: str | None, page_id: str | None,
                problems: tuple[Problem, ...]) -> Route:
     """The same as ``Route(id, segments, ...)`` with every field given, made faster."""
-    route: Route = _route_new(Route)
-    _set_id(route, id)
-    _set_segments(route, segments)
-    _set_has_api(route, has_api)
-    _set_has_page(route, has_page)
-    _set_api_file(route, api_file)
-    _set_page_file(route, page_file)
-    _set_page_id(route, page_id)
-    _set_problems(route, problems)
-    return route
-
-
-_set_file_id, _set_file_kind, _set_file_file = (_setter(RouteFile, name) for name in ("id", "kind", "file"))
+    route: Any = _RouteTwin()
+    route.id = id
+    route.segments = segments
+    route.has_api = has_api
+    route.has_page = has_page
+    route.api_file = api_file
+    route.page_file = page_file
+    route.page_id = page_id
+    route.problems = problems
+    route.__class__ = Route
+    return cast(Route, route)
 
 
 def api_file(route_id: str) -> RouteFile:
     """``RouteFile(route_id)`` (an API with no file name), made faster like ``make_route``."""
-    f: RouteFile = _route_new(RouteFile)
-    _set_file_id(f, route_id)
-    _set_file_kind(f, "api")
-    _set_file_file(f, None)
-    return f
+    f: Any = _FileTwin()
+    f.id = route_id
+    f.kind = "api"
+    f.file = None
+    f.__class__ = RouteFile
+    return cast(RouteFile, f)
 
 
 def _label(route_id: str, file: str | None) -> str:
